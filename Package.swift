@@ -1,0 +1,72 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// One package: the host (library modules + the `docket` executable), the plugins shipped with
+// Docket (each its own dynamic library, loaded through include/docket like any third party's),
+// the benchmarks and the tests. Tests never depend on plugin targets: they load the .so files
+// that `swift build` / `swift test` leave beside the test binary.
+let package = Package(
+    name: "docket",
+    products: [
+        .executable(name: "docket", targets: ["DocketCLI"]),
+        .executable(name: "docket-shim", targets: ["DocketShim"]),
+        .executable(name: "docket-bench", targets: ["DocketBench"]),
+        .library(name: "DocketExecutorProcess", type: .dynamic, targets: ["DocketExecutorProcess"]),
+        .library(name: "DocketPolicyFIFO", type: .dynamic, targets: ["DocketPolicyFIFO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // The C plugin ABI: header-only module over include/ (never copied).
+        .target(name: "CDocketPlugin", path: "include", publicHeadersPath: "."),
+
+        .target(name: "DocketCore"),
+        .target(name: "DocketStore", dependencies: [
+            "DocketCore", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .target(name: "DocketScheduler", dependencies: ["DocketCore"]),
+        .target(name: "DocketPluginHost", dependencies: [
+            "DocketCore", "CDocketPlugin", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "DocketAPI", dependencies: [
+            "DocketCore", .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "DocketServer", dependencies: [
+            "DocketCore", "DocketStore", "DocketScheduler", "DocketPluginHost", "DocketAPI",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "DocketCLI", dependencies: [
+            "DocketCore", "DocketServer", "DocketPluginHost",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "DocketBench", dependencies: [
+            "DocketCore", "DocketScheduler", "DocketPluginHost", "CDocketPlugin", "DocketFIFOQueue",
+        ]),
+
+        // Plugins shipped with Docket.
+        .target(name: "DocketExecutorProcess", dependencies: ["CDocketPlugin"],
+                path: "plugins/executor-process", exclude: ["shim", "README.md", "example-config.json"],
+                sources: ["executor_process.c"], publicHeadersPath: "."),
+        .executableTarget(name: "DocketShim", path: "plugins/executor-process/shim"),
+        // The FIFO ordering is its own module so the benchmark can call it directly, beside the
+        // same code called through the C ABI.
+        .target(name: "DocketFIFOQueue", path: "plugins/policy-fifo/Queue"),
+        .target(name: "DocketPolicyFIFO", dependencies: ["CDocketPlugin", "DocketFIFOQueue"],
+                path: "plugins/policy-fifo", exclude: ["Queue", "README.md", "example-config.json"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
+
+        .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore"]),
+        .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketCore"]),
+        .testTarget(name: "DocketSchedulerTests", dependencies: ["DocketScheduler", "DocketCore", "DocketPluginHost"]),
+        .testTarget(name: "DocketPluginHostTests", dependencies: ["DocketPluginHost", "DocketCore", "CDocketPlugin"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["DocketCore"]),
+    ]
+)

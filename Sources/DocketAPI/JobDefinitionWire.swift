@@ -1,0 +1,125 @@
+import DocketCore
+
+/// RegisterJobDefinition and DescribeJobDefinitions on the wire.
+enum JobDefinitionWire {
+    static let known: Set<String> = ["jobDefinitionName", "type", "containerProperties", "parameters", "retryStrategy",
+                                     "timeout", "schedulingPriority", "platformCapabilities", "propagateTags", "tags"]
+
+    static func decodeRegister(_ request: Members) throws(DocketError) -> JobDefinition {
+        let name = try request.requiredString("jobDefinitionName")
+        try ResourceName.validate(name, field: "jobDefinitionName")
+        let type = try request.enumeration("type", ["container", "multinode"])
+        guard let type else { throw .invalid("type", "type is required; it must be container or multinode.") }
+        guard type == "container" else {
+            throw .invalid("type", "type multinode: Docket does not run multi-node parallel jobs yet; register a container job definition.")
+        }
+        for unsupported in ["ecsProperties", "eksProperties", "nodeProperties"] where request.has(unsupported) {
+            throw .invalid(unsupported, "\(unsupported): Docket runs container jobs from containerProperties; \(unsupported) is not supported.")
+        }
+        guard let container = try request.object("containerProperties") else {
+            throw .invalid("containerProperties", "containerProperties is required for a container job definition.")
+        }
+        guard let image = try container.string("image"), !image.isEmpty else {
+            throw .invalid("containerProperties.image", "containerProperties.image is required: AWS Batch requires an image on every container job definition (the process executor ignores it).")
+        }
+        guard image.count <= 255 else { throw .invalid("containerProperties.image", "containerProperties.image is longer than 255 characters.") }
+        _ = try container.strings("command")
+        try validateEnvironment(container.objects("environment"))
+        _ = try ContainerResolution.resources(of: .object(container.values), field: "containerProperties")
+        return JobDefinition(name: name, revision: 0, arn: "", type: type, containerProperties: .object(container.values),
+                             parameters: try request.stringMap("parameters") ?? [:],
+                             retryStrategy: try decodeRetryStrategy(request.object("retryStrategy")),
+                             timeoutSeconds: try decodeTimeout(request.object("timeout")),
+                             schedulingPriority: try request.integer("schedulingPriority", in: 0...9999).map(Int.init),
+                             platformCapabilities: try request.strings("platformCapabilities") ?? ["EC2"],
+                             propagateTags: try request.bool("propagateTags"), tags: try request.tags(), createdAt: 0,
+                             extra: request.extra(excluding: known))
+    }
+
+    /// environment entries: names required, and none may start with AWS_BATCH (reserved).
+    static func validateEnvironment(_ entries: [Members]?) throws(DocketError) {
+        for entry in entries ?? [] {
+            let name = try entry.requiredString("name")
+            guard !name.hasPrefix("AWS_BATCH") else {
+                throw .invalid(entry.name("name"), "\(entry.name("name")) '\(name)': names starting with AWS_BATCH are reserved for the variables Batch sets; rename it.")
+            }
+            _ = try entry.string("value")
+        }
+    }
+
+    static func decodeRetryStrategy(_ members: Members?) throws(DocketError) -> RetryStrategy? {
+        guard let members else { return nil }
+        let rules = try members.objects("evaluateOnExit", maxCount: 5) ?? []
+        guard let attempts = try members.integer("attempts", in: 1...10) else {
+            if !rules.isEmpty { throw .invalid(members.name("attempts"), "\(members.name("attempts")) is required when evaluateOnExit is given (1 to 10).") }
+            return nil
+        }
+        var decoded: [RetryStrategy.Rule] = []
+        for rule in rules {
+            let action = try rule.requiredString("action")
+            guard ["RETRY", "EXIT"].contains(action.uppercased()) else {
+                throw .invalid(rule.name("action"), "\(rule.name("action")) is '\(action)'; it must be RETRY or EXIT.")
+            }
+            let exitCode = try rule.string("onExitCode")
+            if let exitCode, !isGlob(exitCode, allowing: { $0.isNumber }) {
+                throw .invalid(rule.name("onExitCode"), "\(rule.name("onExitCode")) '\(exitCode)' may hold only digits, optionally ending with *.")
+            }
+            let allowed: (Character) -> Bool = { $0.isLetter || $0.isNumber || $0 == "." || $0 == ":" || $0.isWhitespace }
+            for member in ["onReason", "onStatusReason"] {
+                if let pattern = try rule.string(member), !isGlob(pattern, allowing: allowed) || pattern.count > 512 {
+                    throw .invalid(rule.name(member), "\(rule.name(member)) '\(pattern)' may hold only letters, digits, '.', ':' and spaces (at most 512), optionally ending with *.")
+                }
+            }
+            decoded.append(RetryStrategy.Rule(action: action, onStatusReason: try rule.string("onStatusReason"),
+                                              onReason: try rule.string("onReason"), onExitCode: exitCode))
+        }
+        return RetryStrategy(attempts: Int(attempts), evaluateOnExit: decoded)
+    }
+
+    private static func isGlob(_ pattern: String, allowing allowed: (Character) -> Bool) -> Bool {
+        let body = pattern.hasSuffix("*") ? pattern.dropLast() : Substring(pattern)
+        return body.allSatisfy(allowed)
+    }
+
+    static func decodeTimeout(_ members: Members?) throws(DocketError) -> Int64? {
+        guard let members else { return nil }
+        guard let seconds = try members.integer("attemptDurationSeconds") else { return nil }
+        guard seconds >= 60 else {
+            throw .invalid(members.name("attemptDurationSeconds"), "\(members.name("attemptDurationSeconds")) is \(seconds); the minimum is 60 seconds.")
+        }
+        return seconds
+    }
+
+    static func encodeRetryStrategy(_ strategy: RetryStrategy) -> JSONValue {
+        var members: [String: JSONValue] = ["attempts": .number(Double(strategy.attempts))]
+        if !strategy.evaluateOnExit.isEmpty {
+            members["evaluateOnExit"] = .array(strategy.evaluateOnExit.map { rule in
+                var entry: [String: JSONValue] = ["action": .string(rule.action)]
+                if let value = rule.onExitCode { entry["onExitCode"] = .string(value) }
+                if let value = rule.onReason { entry["onReason"] = .string(value) }
+                if let value = rule.onStatusReason { entry["onStatusReason"] = .string(value) }
+                return .object(entry)
+            })
+        }
+        return .object(members)
+    }
+
+    static func encode(_ definition: JobDefinition) -> JSONValue {
+        var members = definition.extra
+        members["jobDefinitionName"] = .string(definition.name)
+        members["jobDefinitionArn"] = .string(definition.arn)
+        members["revision"] = .number(Double(definition.revision))
+        members["status"] = .string(definition.status)
+        members["type"] = .string(definition.type)
+        members["parameters"] = .object(definition.parameters.mapValues(JSONValue.string))
+        members["platformCapabilities"] = .array(definition.platformCapabilities.map(JSONValue.string))
+        members["tags"] = .object(definition.tags.mapValues(JSONValue.string))
+        members["containerOrchestrationType"] = "ECS"
+        if let properties = definition.containerProperties { members["containerProperties"] = properties }
+        if let strategy = definition.retryStrategy { members["retryStrategy"] = encodeRetryStrategy(strategy) }
+        if let seconds = definition.timeoutSeconds { members["timeout"] = ["attemptDurationSeconds": .number(Double(seconds))] }
+        if let priority = definition.schedulingPriority { members["schedulingPriority"] = .number(Double(priority)) }
+        if let propagate = definition.propagateTags { members["propagateTags"] = .bool(propagate) }
+        return .object(members)
+    }
+}

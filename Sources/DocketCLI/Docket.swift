@@ -1,0 +1,333 @@
+import ArgumentParser
+import DocketCore
+import DocketPluginHost
+import DocketServer
+import Foundation
+import Logging
+
+@main
+struct Docket: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "docket",
+        abstract: "AWS Batch for your own hardware.",
+        discussion: "Client commands talk to a running `docket server` at --endpoint or $DOCKET_ENDPOINT (default http://127.0.0.1:8400).",
+        subcommands: [ServerCommand.self, Submit.self, Jobs.self, Describe.self, Logs.self, Wait.self, Cancel.self,
+                      Terminate.self, Plugins.self])
+
+    /// Runs a client command, turning CLIError into its message on stderr and its exit code.
+    static func runClient(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let error as CLIError {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            throw ExitCode(error.exitCode)
+        }
+    }
+}
+
+struct EndpointOption: ParsableArguments {
+    @Option(name: .long, help: "The server's URL (default: $DOCKET_ENDPOINT, else http://127.0.0.1:8400).")
+    var endpoint: String?
+
+    func client() throws -> APIClient { try APIClient.resolve(endpoint) }
+}
+
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "server", abstract: "Run the Docket server in the foreground.")
+
+    @Option(help: "A YAML configuration file.") var config: String?
+    @Option(name: .customLong("data-dir"), help: "Where the store, logs and attempt directories live.") var dataDir: String?
+    @Option(help: "HOST:PORT to listen on (default 127.0.0.1:8400; port 0 picks a free one).") var listen: String?
+    @Option(name: .customLong("plugins-dir"), help: "Where to load plugins from (default: beside the docket executable).") var pluginsDir: String?
+
+    func run() async throws {
+        var configuration = Configuration()
+        if let config {
+            do { configuration = try Configuration.load(path: config) } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(78)
+            }
+        }
+        if let dataDir { configuration.dataDirectory = dataDir }
+        if let listen { configuration.listen = listen }
+        if let pluginsDir { configuration.pluginsDirectory = pluginsDir }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["DOCKET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            return handler
+        }
+        do {
+            try await Server(configuration: configuration, logger: Logger(label: "docket")).run()
+        } catch let error as DocketError {
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Submit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Submit a job; prints its id.",
+                                                    discussion: "Example: docket submit --name hello -- echo hello")
+    @OptionGroup var endpoint: EndpointOption
+    @Option(help: "Job queue name or ARN.") var queue = "default"
+    @Option(help: "Job name (letters, digits, - and _).") var name = "job"
+    @Option(help: "Job definition: name, name:revision or ARN.") var definition = "default"
+    @Option(help: "vCPUs to reserve (overrides the definition).") var vcpus: Double?
+    @Option(help: "Memory limit in MiB (overrides the definition).") var memory: Int?
+    @Option(name: .customLong("env"), help: "Environment variable NAME=VALUE (repeatable).") var environment: [String] = []
+    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] = []
+
+    func run() async throws {
+        try await Docket.runClient {
+            var argv = command
+            if argv.first == "--" { argv.removeFirst() }
+            var overrides: [String: JSONValue] = [:]
+            if !argv.isEmpty { overrides["command"] = .array(argv.map(JSONValue.string)) }
+            var requirements: [JSONValue] = []
+            if let vcpus { requirements.append(["type": "VCPU", "value": .string(ContainerResolution.formatVCPUValue(Int64((vcpus * 1000).rounded())))]) }
+            if let memory { requirements.append(["type": "MEMORY", "value": .string(String(memory))]) }
+            if !requirements.isEmpty { overrides["resourceRequirements"] = .array(requirements) }
+            var variables: [JSONValue] = []
+            for pair in environment {
+                guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+                    throw CLIError(message: "error: --env '\(pair)' is not NAME=VALUE; write e.g. --env GREETING=hello.", exitCode: 64)
+                }
+                variables.append(["name": .string(String(pair[..<equals])), "value": .string(String(pair[pair.index(after: equals)...]))])
+            }
+            if !variables.isEmpty { overrides["environment"] = .array(variables) }
+            var body: [String: JSONValue] = ["jobName": .string(name), "jobQueue": .string(queue), "jobDefinition": .string(definition)]
+            if !overrides.isEmpty { body["containerOverrides"] = .object(overrides) }
+            let answer = try await endpoint.client().call("SubmitJob", .object(body))
+            print(answer["jobId"]?.stringValue ?? "")
+        }
+    }
+}
+
+struct Jobs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List a queue's jobs as a table.")
+    @OptionGroup var endpoint: EndpointOption
+    @Option(help: "Job queue name or ARN.") var queue = "default"
+    @Option(help: "Only jobs in this status (SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED, FAILED).") var status: String?
+
+    func run() async throws {
+        try await Docket.runClient {
+            let statuses: [String]
+            if let status {
+                guard JobStatus(rawValue: status.uppercased()) != nil else {
+                    throw CLIError(message: "error: --status '\(status)' is not one of \(JobStatus.allCases.map(\.rawValue).joined(separator: ", ")).", exitCode: 64)
+                }
+                statuses = [status.uppercased()]
+            } else {
+                statuses = JobStatus.allCases.map(\.rawValue)
+            }
+            var rows: [[String]] = []
+            for status in statuses {
+                var token: JSONValue?
+                repeat {
+                    var body: [String: JSONValue] = ["jobQueue": .string(queue), "jobStatus": .string(status), "maxResults": 1000]
+                    if let token { body["nextToken"] = token }
+                    let answer = try await endpoint.client().call("ListJobs", .object(body))
+                    for summary in answer["jobSummaryList"]?.arrayValue ?? [] {
+                        rows.append([summary["jobId"]?.stringValue ?? "", summary["jobName"]?.stringValue ?? "",
+                                     summary["status"]?.stringValue ?? "",
+                                     summary["createdAt"]?.intValue.map(Self.time) ?? "",
+                                     summary["container"]?["exitCode"]?.intValue.map(String.init) ?? "",
+                                     String(Int(summary["createdAt"]?.intValue ?? 0))])
+                    }
+                    token = answer["nextToken"]
+                } while token?.stringValue != nil
+            }
+            rows.sort { ($0[5], $0[0]) < ($1[5], $1[0]) }
+            printTable(header: ["JOB ID", "NAME", "STATUS", "CREATED", "EXIT"], rows: rows.map { Array($0.prefix(5)) })
+        }
+    }
+
+    static func time(_ millis: Int64) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter.string(from: Date(timeIntervalSince1970: Double(millis) / 1000))
+    }
+}
+
+func printTable(header: [String], rows: [[String]]) {
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    for row in [header] + rows {
+        print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }
+            .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+}
+
+struct Describe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show a job (DescribeJobs' shape with --json).")
+    @OptionGroup var endpoint: EndpointOption
+    @Argument(help: "Job id or ARN.") var job: String
+    @Flag(help: "Print the job as DescribeJobs returns it.") var json = false
+
+    func run() async throws {
+        try await Docket.runClient {
+            let detail = try await fetchJob(job, client: endpoint.client())
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(detail), as: UTF8.self))
+                return
+            }
+            print("Job:        \(detail["jobName"]?.stringValue ?? "") (\(detail["jobId"]?.stringValue ?? ""))")
+            print("Status:     \(detail["status"]?.stringValue ?? "")")
+            if let reason = detail["statusReason"]?.stringValue { print("Reason:     \(reason)") }
+            print("Queue:      \(detail["jobQueue"]?.stringValue ?? "")")
+            print("Definition: \(detail["jobDefinition"]?.stringValue ?? "")")
+            if let command = detail["container"]?["command"]?.arrayValue {
+                print("Command:    \(command.compactMap(\.stringValue).joined(separator: " "))")
+            }
+            for (index, attempt) in (detail["attempts"]?.arrayValue ?? []).enumerated() {
+                let exit = attempt["container"]?["exitCode"]?.intValue.map { "exit \($0)" } ?? "no exit code"
+                let reason = attempt["container"]?["reason"]?.stringValue.map { ", \($0)" } ?? ""
+                print("Attempt \(index + 1):  \(exit)\(reason); \(attempt["statusReason"]?.stringValue ?? "")")
+            }
+        }
+    }
+}
+
+/// DescribeJobs for one job, or a CLIError naming it.
+func fetchJob(_ reference: String, client: APIClient) async throws -> JSONValue {
+    let answer = try await client.call("DescribeJobs", ["jobs": [.string(reference)]])
+    guard let detail = answer["jobs"]?.arrayValue?.first else {
+        throw CLIError(message: "error: job '\(reference)' does not exist; list jobs with `docket jobs`.")
+    }
+    return detail
+}
+
+struct Logs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print a job attempt's output.")
+    @OptionGroup var endpoint: EndpointOption
+    @Argument(help: "Job id or ARN.") var job: String
+    @Option(help: "Attempt number (default: the latest).") var attempt: Int?
+    @Flag(help: "Keep printing output as it comes until the attempt ends.") var follow = false
+
+    func run() async throws {
+        try await Docket.runClient {
+            let client = try endpoint.client()
+            var offset: Int64 = 0
+            while true {
+                var query = [URLQueryItem(name: "offset", value: String(offset)), URLQueryItem(name: "limit", value: "1048576")]
+                if let attempt { query.append(URLQueryItem(name: "attempt", value: String(attempt))) }
+                let slice = try await client.get("docket/v1/jobs/\(job)/logs", query: query)
+                if let text = slice["data"]?.stringValue, !text.isEmpty {
+                    FileHandle.standardOutput.write(Data(text.utf8))
+                }
+                let next = slice["nextOffset"]?.intValue ?? offset
+                let complete = slice["complete"]?.boolValue ?? true
+                if !follow || (complete && next == offset) { break }
+                if next == offset { try await Task.sleep(for: .milliseconds(250)) }
+                offset = next
+            }
+        }
+    }
+}
+
+struct Wait: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Wait for a job to end; exit 0 only if it SUCCEEDED.")
+    @OptionGroup var endpoint: EndpointOption
+    @Argument(help: "Job id or ARN.") var job: String
+    @Option(help: "Give up after this many seconds (exit 124).") var timeout: Double?
+
+    func run() async throws {
+        try await Docket.runClient {
+            let client = try endpoint.client()
+            let deadline = timeout.map { Date().addingTimeInterval($0) }
+            while true {
+                let detail = try await fetchJob(job, client: client)
+                let status = detail["status"]?.stringValue ?? ""
+                if status == "SUCCEEDED" { print("SUCCEEDED"); return }
+                if status == "FAILED" {
+                    print("FAILED: \(detail["statusReason"]?.stringValue ?? "no reason given")")
+                    throw ExitCode(1)
+                }
+                if let deadline, Date() > deadline {
+                    throw CLIError(message: "error: job \(job) is still \(status) after \(timeout!) seconds.", exitCode: 124)
+                }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+}
+
+struct Cancel: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Cancel a job that has not started (CancelJob).")
+    @OptionGroup var endpoint: EndpointOption
+    @Argument(help: "Job id or ARN.") var job: String
+    @Option(help: "Why; shown as the job's statusReason.") var reason: String
+
+    func run() async throws {
+        try await Docket.runClient {
+            _ = try await endpoint.client().call("CancelJob", ["jobId": .string(job), "reason": .string(reason)])
+        }
+    }
+}
+
+struct Terminate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Terminate a job, stopping it if it runs (TerminateJob).")
+    @OptionGroup var endpoint: EndpointOption
+    @Argument(help: "Job id or ARN.") var job: String
+    @Option(help: "Why; shown as the job's statusReason.") var reason: String
+
+    func run() async throws {
+        try await Docket.runClient {
+            _ = try await endpoint.client().call("TerminateJob", ["jobId": .string(job), "reason": .string(reason)])
+        }
+    }
+}
+
+struct Plugins: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List and check plugins.", subcommands: [List.self, Check.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show each plugin's name, kind, version and ABI version.",
+                                                        discussion: "Asks the server, or reads --plugins-dir without one (without running any plugin's init).")
+        @OptionGroup var endpoint: EndpointOption
+        @Option(name: .customLong("plugins-dir"), help: "Read this directory locally instead of asking the server.") var pluginsDir: String?
+
+        func run() async throws {
+            try await Docket.runClient {
+                var rows: [[String]] = []
+                if let pluginsDir {
+                    for path in PluginLoader.candidates(in: pluginsDir) {
+                        do {
+                            let plugin = try PluginLoader.load(path: path, runOnLoad: false, logger: Logger(label: "docket"))
+                            rows.append([plugin.name, plugin.kind.rawValue, plugin.version, plugin.abiVersion, plugin.id, path])
+                        } catch let error as PluginError where error.code != .missingEntry {
+                            rows.append(["-", "refused", "-", "-", error.reason, path])
+                        } catch {
+                            continue  // a shared library that is not a plugin at all
+                        }
+                    }
+                } else {
+                    let answer = try await endpoint.client().get("docket/v1/plugins")
+                    for plugin in answer["plugins"]?.arrayValue ?? [] where plugin["error"]?.stringValue == nil {
+                        rows.append([plugin["name"]?.stringValue ?? "", plugin["kind"]?.stringValue ?? "",
+                                     plugin["version"]?.stringValue ?? "", plugin["abiVersion"]?.stringValue ?? "",
+                                     plugin["id"]?.stringValue ?? "", plugin["path"]?.stringValue ?? ""])
+                    }
+                }
+                printTable(header: ["NAME", "KIND", "VERSION", "ABI", "ID", "PATH"], rows: rows)
+            }
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Validate a plugin file without a server: load it, check versions and sizes, run its init.")
+        @Argument(help: "Path to the plugin's shared library.") var path: String
+
+        func run() async throws {
+            let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+            do {
+                let plugin = try PluginLoader.load(path: absolute, logger: Logger(label: "docket"))
+                print("ok: \(plugin.kind.rawValue) '\(plugin.name)' \(plugin.version) (\(plugin.id)), ABI \(plugin.abiVersion)")
+            } catch {
+                FileHandle.standardError.write(Data("error: plugin \(path): \(error.reason)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}

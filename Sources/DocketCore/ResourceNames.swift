@@ -1,0 +1,43 @@
+/// ARNs of AWS's form for Docket's resources, with a configurable region and account id.
+public struct ARNBuilder: Sendable, Hashable {
+    public var region: String
+    public var accountID: String
+
+    public init(region: String = "local", accountID: String = "000000000000") {
+        self.region = region
+        self.accountID = accountID
+    }
+
+    private var prefix: String { "arn:aws:batch:\(region):\(accountID)" }
+    public func computeEnvironment(_ name: String) -> String { "\(prefix):compute-environment/\(name)" }
+    public func jobQueue(_ name: String) -> String { "\(prefix):job-queue/\(name)" }
+    public func jobDefinition(_ name: String, _ revision: Int) -> String { "\(prefix):job-definition/\(name):\(revision)" }
+    public func job(_ id: String) -> String { "\(prefix):job/\(id)" }
+    public func schedulingPolicy(_ name: String) -> String { "\(prefix):scheduling-policy/\(name)" }
+
+    /// The last path component of an ARN of `kind` ("job-queue"), or the input itself when
+    /// it is not an ARN: AWS accepts names and ARNs wherever it takes a reference.
+    public static func name(from reference: String, kind: String) -> String {
+        guard reference.hasPrefix("arn:"), let slash = reference.firstIndex(of: "/"),
+              reference[..<slash].hasSuffix(":\(kind)") else { return reference }
+        return String(reference[reference.index(after: slash)...])
+    }
+}
+
+/// The naming rules AWS Batch enforces, with messages that name the field and the fix.
+public enum ResourceName {
+    /// Letters, digits, hyphens and underscores, 1 to 128 characters, starting with a letter
+    /// or digit: AWS's rule for compute environment, job queue, job definition and job names.
+    public static func validate(_ value: String, field: String, maxLength: Int = 128) throws(DocketError) {
+        guard !value.isEmpty, value.utf8.count <= maxLength else {
+            throw .invalid(field, "\(field) '\(value)' must be 1 to \(maxLength) characters long.")
+        }
+        let allowed = value.unicodeScalars.allSatisfy { scalar in
+            (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
+                || scalar == "-" || scalar == "_"
+        }
+        guard allowed, let first = value.unicodeScalars.first, first != "-", first != "_" else {
+            throw .invalid(field, "\(field) '\(value)' may contain only letters, digits, hyphens and underscores, and must start with a letter or digit.")
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import DocketCore
+
+/// Durable storage as the scheduler needs it. A call returns only once the change is durable.
+package protocol SchedulerStore: Sendable {
+    /// Inserts or replaces whole jobs, and applies status-only changes to jobs waiting to run,
+    /// all in one transaction.
+    func commit(jobs: [Job], statuses: [JobStatusChange]) throws(DocketError)
+    /// Whole jobs by id (a job the scheduler is about to place, cancel or fail).
+    func loadJobs(ids: [String]) throws(DocketError) -> [Job]
+    /// The status of a job the scheduler no longer holds (for dependencies), nil if unknown.
+    func status(ofJob id: String) throws(DocketError) -> JobStatus?
+}
+
+/// A transition of a job that is still waiting (SUBMITTED -> PENDING -> RUNNABLE): only its
+/// status and reason change, so the scheduler need not hold the whole job.
+package struct JobStatusChange: Sendable, Hashable {
+    package var jobID: String
+    package var status: JobStatus
+    package var statusReason: String?
+
+    package init(jobID: String, status: JobStatus, statusReason: String?) {
+        self.jobID = jobID
+        self.status = status
+        self.statusReason = statusReason
+    }
+}
+
+/// What the scheduler keeps of a job that waits to run (SUBMITTED, PENDING, RUNNABLE): enough
+/// to settle, order and fit it. The whole job stays in the store until it is placed, which
+/// keeps a queue of 100,000 jobs in a few hundred bytes each.
+package struct QueuedJob: Sendable, Hashable {
+    package var id: String
+    package var queue: String
+    package var sequence: Int64
+    package var status: JobStatus
+    package var request: Resources
+    package var dependsOn: [String]
+    package var isRetry: Bool
+    package var createdAt: Int64
+    package var runnableAt: Int64
+    package var schedulingPriority: Int32
+    package var shareIdentifier: String?
+
+    package init(_ job: Job) {
+        id = job.id
+        queue = job.queue
+        sequence = job.sequence
+        status = job.status
+        request = job.container.resources
+        dependsOn = job.dependsOn.compactMap(\.jobID)
+        isRetry = job.isRetry
+        createdAt = job.createdAt
+        runnableAt = job.runnableAt ?? job.createdAt
+        schedulingPriority = Int32(clamping: job.schedulingPriority ?? 0)
+        shareIdentifier = job.shareIdentifier
+    }
+}
+
+/// What the scheduler hands an executor to launch: the job as resolved and which attempt.
+package struct AttemptLaunch: Sendable {
+    package var job: Job
+    package var attempt: Attempt
+    package var queue: JobQueue
+    package var environment: ComputeEnvironment
+}
+
+/// How a launch went.
+package enum LaunchOutcome: Sendable, Equatable {
+    case launched
+    /// The executor cannot start it now (DOCKET_E_UNAVAILABLE): back to RUNNABLE, no attempt spent.
+    case retryLater(String)
+    /// It can never run as specified: the attempt fails with this reason.
+    case refused(String)
+}
+
+/// One compute environment's executor, as the scheduler drives it. Implementations do the I/O
+/// (directories, log files, the plugin's [may-block] calls) off the scheduler's executor.
+package protocol ExecutorPort: Sendable {
+    func launch(_ launch: AttemptLaunch) async -> LaunchOutcome
+    /// Stops the attempt (SIGTERM, then SIGKILL after `graceMillis`); its exit is reported as usual.
+    func terminate(attemptID: String, graceMillis: Int64) async
+}
+
+/// One job queue's scheduling policy, as the scheduler drives it (policy.h, in Swift terms).
+/// Called only from the scheduler's isolation domain.
+package protocol PolicyPort: AnyObject, Sendable {
+    func jobRunnable(_ job: QueuedJob, key: UInt64, queuePriority: Int)
+    func jobRemoved(key: UInt64)
+    func jobStarted(key: UInt64, usage: Resources, at time: Int64)
+    func jobFinished(key: UInt64, usage: Resources, startedAt: Int64, stoppedAt: Int64)
+    /// Keys in the order to try, at most `limit`; valid until the next call.
+    func pick(free: Resources, limit: Int) -> ArraySlice<UInt64>
+}
+
+/// How an attempt ended, as the scheduler needs it.
+package struct AttemptEnd: Sendable, Hashable {
+    package enum Kind: Sendable, Hashable { case exited, signaled, launchFailed, lost }
+    package var kind: Kind
+    package var exitCode: Int32?
+    package var reason: String?
+    package var startedAt: Int64?
+    package var stoppedAt: Int64?
+
+    package init(kind: Kind, exitCode: Int32?, reason: String?, startedAt: Int64? = nil, stoppedAt: Int64? = nil) {
+        self.kind = kind
+        self.exitCode = exitCode
+        self.reason = reason
+        self.startedAt = startedAt
+        self.stoppedAt = stoppedAt
+    }
+}

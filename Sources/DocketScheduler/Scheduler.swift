@@ -1,0 +1,580 @@
+import DocketCore
+
+/// The scheduler: owns every unfinished job's state, matches RUNNABLE jobs to
+/// compute-environment capacity in the order each queue's policy gives, and moves jobs through
+/// AWS Batch's state machine as executors report.
+///
+/// It does no I/O itself: it reaches storage, executors and policies only through the ports in
+/// Ports.swift. Jobs that wait are held compactly (`QueuedJob`); a job is loaded whole from the
+/// store when it is placed. Work is batched into cycles: events (submissions, reports,
+/// cancels) change state; one cycle then
+///   1. settles SUBMITTED and PENDING jobs (dependencies);
+///   2. asks each queue's policy for an order, highest queue priority first;
+///   3. fits each picked job to the first compute environment in the queue's order with room;
+///   4. commits every change in one durable transaction;
+///   5. dispatches the new attempts to their executors.
+/// Nothing is dispatched before the transition that records it is durable.
+package actor Scheduler {
+    package struct Settings: Sendable {
+        /// Grace between SIGTERM and SIGKILL for TerminateJob.
+        package var terminateGraceMillis: Int64 = 30_000
+        /// The most keys asked of a policy per queue per cycle.
+        package var pickLimit: Int = 256
+        /// Run cycles by themselves after each event. Tests turn this off and call `cycle()`.
+        package var runsCyclesAutomatically = true
+        package init() {}
+    }
+
+    struct EnvironmentState {
+        var environment: ComputeEnvironment
+        var port: (any ExecutorPort)?
+        var total: Resources
+        var used: Resources = .zero
+        var isHealthy: Bool
+        var healthReason: String?
+
+        /// What the scheduler may still place here: the executor's total (capped by maxvCpus) less what is reserved.
+        var free: Resources { total - used }
+        var isSchedulable: Bool { environment.state == .enabled && isHealthy && port != nil }
+    }
+
+    struct QueueState {
+        var queue: JobQueue
+        var policy: (any PolicyPort)?
+    }
+
+    private let store: any SchedulerStore
+    private let clock: @Sendable () -> Int64
+    private let settings: Settings
+    private var environments: [String: EnvironmentState] = [:]
+    private var queues: [String: QueueState] = [:]
+    /// Jobs waiting to run (SUBMITTED, PENDING, RUNNABLE), compactly.
+    private var queued: [String: QueuedJob] = [:]
+    /// Jobs with an attempt in hand (STARTING, RUNNING), whole.
+    private var active: [String: Job] = [:]
+    private var keyOfJob: [String: UInt64] = [:]
+    private var jobOfKey: [UInt64: String] = [:]
+    private var nextKey: UInt64 = 1
+    private var jobOfAttempt: [String: String] = [:]
+    /// Attempts whose executor accepted them (start returned, or re-adopted).
+    private var launchedAttempts: Set<String> = []
+    /// PENDING jobs waiting on each job id.
+    private var dependents: [String: [String]] = [:]
+    private var lastSequence: Int64
+    /// What the next commit writes.
+    private var jobsToSave: [String: Job] = [:]
+    private var statusesToSave: [String: JobStatusChange] = [:]
+    /// SUBMITTED and PENDING jobs to settle in the next cycle.
+    private var unsettled: Set<String> = []
+    private var pendingLaunches: [AttemptLaunch] = []
+    /// Jobs whose TerminateJob arrived while their attempt was starting.
+    private var terminateRequested: [String: String] = [:]
+    private var cycleRequested = false
+    private var cycleRunning = false
+    /// Placements made since start, for benchmarks and server info.
+    package private(set) var decisions: Int = 0
+
+    package init(store: any SchedulerStore, lastSequence: Int64, settings: Settings = Settings(),
+                 clock: @escaping @Sendable () -> Int64) {
+        self.store = store
+        self.lastSequence = lastSequence
+        self.settings = settings
+        self.clock = clock
+    }
+
+    // MARK: Configuration
+
+    /// Adds or replaces a compute environment with its executor and capacity.
+    package func setEnvironment(_ environment: ComputeEnvironment, port: (any ExecutorPort)?, capacity: Resources,
+                                isHealthy: Bool, healthReason: String?) {
+        var total = capacity
+        if let cap = environment.maxVCPUMillis { total.vcpuMillis = min(total.vcpuMillis, cap) }
+        let used = environments[environment.name]?.used ?? .zero
+        environments[environment.name] = EnvironmentState(environment: environment, port: port, total: total, used: used,
+                                                          isHealthy: isHealthy, healthReason: healthReason)
+        requestCycle()
+    }
+
+    /// Adds or replaces a job queue with its policy instance.
+    package func setQueue(_ queue: JobQueue, policy: (any PolicyPort)?) {
+        queues[queue.name] = QueueState(queue: queue, policy: policy)
+        requestCycle()
+    }
+
+    /// The capacity a job could ever get on its queue: per resource, the most any compute
+    /// environment of the queue has in total.
+    package func largestOffer(queue: String) -> Resources {
+        guard let state = queues[queue] else { return .zero }
+        return state.queue.computeEnvironmentOrder.reduce(Resources.zero) { offer, entry in
+            guard let environment = environments[entry.computeEnvironment] else { return offer }
+            return offer.maximum(environment.total)
+        }
+    }
+
+    package func environmentUsage() -> [String: (total: Resources, used: Resources, healthy: Bool)] {
+        environments.mapValues { ($0.total, $0.used, $0.isHealthy) }
+    }
+
+    /// The job's status as the scheduler holds it, nil once it is finished (or unknown).
+    package func status(ofJob id: String) -> JobStatus? { queued[id]?.status ?? active[id]?.status }
+
+    /// A job with an attempt in hand, whole.
+    package func activeJob(_ id: String) -> Job? { active[id] }
+
+    // MARK: Recovery
+
+    /// Reloads unfinished jobs after a start. `runningByEnvironment` holds, per compute
+    /// environment, the attempt ids its executor still has (list_running). Attempts it still
+    /// has are re-adopted; those it lost fail (and retry if their strategy allows); attempts it
+    /// has that no job owns are returned so the caller can terminate them.
+    package func recover(jobs stored: [Job], runningByEnvironment: [String: Set<String>]) -> [(environment: String, attemptID: String)] {
+        let now = clock()
+        var known: Set<String> = []
+        for job in stored.sorted(by: { $0.sequence < $1.sequence }) {
+            lastSequence = max(lastSequence, job.sequence)
+            let key = register(job.id)
+            switch job.status {
+            case .starting, .running:
+                guard let attempt = job.currentAttempt else { continue }
+                let attemptID = Attempt.id(jobID: job.id, number: attempt.number)
+                known.insert(attemptID)
+                active[job.id] = job
+                if runningByEnvironment[attempt.computeEnvironment]?.contains(attemptID) == true {
+                    jobOfAttempt[attemptID] = job.id
+                    launchedAttempts.insert(attemptID)
+                    reserve(job.container.resources, on: attempt.computeEnvironment)
+                    queues[job.queue]?.policy?.jobStarted(key: key, usage: job.container.resources, at: attempt.startedAt ?? now)
+                } else {
+                    let reason = "Host lost: the server restarted and the executor of compute environment '\(attempt.computeEnvironment)' no longer had attempt \(attemptID)"
+                    finishAttempt(jobID: job.id, end: AttemptEnd(kind: .lost, exitCode: nil, reason: reason), now: now, holdsCapacity: false)
+                }
+            case .runnable:
+                let waiting = QueuedJob(job)
+                queued[job.id] = waiting
+                offerToPolicy(waiting)
+            case .submitted, .pending:
+                queued[job.id] = QueuedJob(job)
+                unsettled.insert(job.id)
+            case .succeeded, .failed:
+                continue
+            }
+        }
+        var orphans: [(String, String)] = []
+        for (environment, attempts) in runningByEnvironment {
+            for attemptID in attempts.sorted() where !known.contains(attemptID) { orphans.append((environment, attemptID)) }
+        }
+        requestCycle()
+        return orphans
+    }
+
+    // MARK: Requests
+
+    /// The next submission sequence number.
+    package func allocateSequence() -> Int64 {
+        lastSequence += 1
+        return lastSequence
+    }
+
+    /// SubmitJob: stores the job (durably) in SUBMITTED and schedules it.
+    /// - Throws: the store's error; nothing is kept then.
+    package func submit(_ job: Job) throws(DocketError) {
+        try store.commit(jobs: [job], statuses: [])
+        register(job.id)
+        queued[job.id] = QueuedJob(job)
+        unsettled.insert(job.id)
+        requestCycle()
+    }
+
+    /// CancelJob (reference §5.6): a job that has not reached STARTING fails with `reason`;
+    /// on STARTING and RUNNING jobs it is a no-op, as in AWS.
+    /// - Returns: whether the scheduler held the job (false: finished or unknown).
+    @discardableResult
+    package func cancel(jobID: String, reason: String) throws(DocketError) -> Bool {
+        if active[jobID] != nil { return true }
+        guard let waiting = queued[jobID] else { return false }
+        guard var job = try store.loadJobs(ids: [jobID]).first else { return false }
+        job.status = waiting.status
+        try job.move(to: .failed, reason: reason, at: clock())
+        job.isCancelled = true
+        try store.commit(jobs: [job], statuses: [])
+        if waiting.status == .runnable, let key = keyOfJob[jobID] { queues[waiting.queue]?.policy?.jobRemoved(key: key) }
+        queued[jobID] = nil
+        statusesToSave[jobID] = nil
+        unsettled.remove(jobID)
+        retire(jobID)
+        return true
+    }
+
+    /// TerminateJob: cancels jobs that have not started; stops STARTING and RUNNING attempts
+    /// through their executor (the job fails with `reason` when the exit arrives, no retry).
+    /// - Returns: whether the scheduler held the job.
+    @discardableResult
+    package func terminate(jobID: String, reason: String) async throws(DocketError) -> Bool {
+        guard var job = active[jobID] else { return try cancel(jobID: jobID, reason: reason) }
+        terminateRequested[jobID] = reason
+        job.isTerminated = true
+        active[jobID] = job
+        if let attempt = job.currentAttempt, launchedAttempts.contains(Attempt.id(jobID: jobID, number: attempt.number)),
+           let port = environments[attempt.computeEnvironment]?.port {
+            await port.terminate(attemptID: Attempt.id(jobID: jobID, number: attempt.number),
+                                 graceMillis: settings.terminateGraceMillis)
+        }
+        return true
+    }
+
+    // MARK: Executor reports
+
+    /// The attempt's process is running. A repeat (after a re-adoption) is ignored.
+    package func attemptRunning(attemptID: String, detail: String, at time: Int64) {
+        guard let jobID = jobOfAttempt[attemptID], var job = active[jobID], job.status == .starting else { return }
+        try? job.move(to: .running, reason: nil, at: time)
+        job.attempts[job.attempts.count - 1].startedAt = time
+        job.attempts[job.attempts.count - 1].taskDetail = detail
+        update(job)
+        requestCycle()
+    }
+
+    /// The attempt has ended.
+    package func attemptEnded(attemptID: String, end: AttemptEnd, at time: Int64) {
+        launchedAttempts.remove(attemptID)
+        guard let jobID = jobOfAttempt.removeValue(forKey: attemptID), active[jobID] != nil else { return }
+        finishAttempt(jobID: jobID, end: end, now: time, holdsCapacity: true)
+        requestCycle()
+    }
+
+    // MARK: The cycle
+
+    /// Asks for a cycle; several requests before it runs make one cycle.
+    package func requestCycle() {
+        cycleRequested = true
+        guard settings.runsCyclesAutomatically, !cycleRunning else { return }
+        cycleRunning = true
+        Task { await self.runCycles() }
+    }
+
+    private func runCycles() async {
+        while cycleRequested {
+            cycleRequested = false
+            let launches = cycle()
+            for launch in launches { dispatch(launch) }
+            await Task.yield()
+        }
+        cycleRunning = false
+    }
+
+    /// One cycle (steps 1–4 of the type's comment); returns the launches to dispatch (step 5).
+    package func cycle() -> [AttemptLaunch] {
+        let now = clock()
+        for jobID in unsettled.sorted(by: { (queued[$0]?.sequence ?? 0) < (queued[$1]?.sequence ?? 0) }) {
+            settle(jobID: jobID, now: now)
+        }
+        unsettled.removeAll(keepingCapacity: true)
+        placeRunnableJobs(now: now)
+        let jobs = Array(jobsToSave.values)
+        do {
+            try store.commit(jobs: jobs, statuses: Array(statusesToSave.values))
+        } catch {
+            // The store is unavailable: launch nothing, so no attempt runs without its durable
+            // record; placements are undone and everything is written again next cycle.
+            for launch in pendingLaunches { undoPlacement(launch) }
+            pendingLaunches.removeAll()
+            cycleRequested = true
+            return []
+        }
+        jobsToSave.removeAll(keepingCapacity: true)
+        statusesToSave.removeAll(keepingCapacity: true)
+        for job in jobs where job.status.isTerminal {
+            active[job.id] = nil
+            retire(job.id)
+        }
+        let launches = pendingLaunches
+        pendingLaunches.removeAll(keepingCapacity: true)
+        return launches
+    }
+
+    /// Step 1: SUBMITTED -> PENDING/RUNNABLE, PENDING -> RUNNABLE/FAILED.
+    private func settle(jobID: String, now: Int64) {
+        guard var waiting = queued[jobID], waiting.status == .submitted || waiting.status == .pending else { return }
+        var unresolved: [String] = []
+        for dependencyID in waiting.dependsOn {
+            let status = self.status(ofJob: dependencyID) ?? (try? store.status(ofJob: dependencyID)) ?? nil
+            switch status {
+            case .succeeded: continue
+            case .failed:
+                failWaitingJob(jobID, reason: "Dependent Job \(dependencyID) failed", now: now)
+                return
+            default: unresolved.append(dependencyID)
+            }
+        }
+        if !unresolved.isEmpty {
+            for dependencyID in unresolved { dependents[dependencyID, default: []].append(jobID) }
+            if waiting.status == .submitted {
+                waiting.status = .pending
+                queued[jobID] = waiting
+                statusesToSave[jobID] = JobStatusChange(jobID: jobID, status: .pending, statusReason: nil)
+            }
+            return
+        }
+        waiting.status = .runnable
+        waiting.runnableAt = now
+        queued[jobID] = waiting
+        statusesToSave[jobID] = JobStatusChange(jobID: jobID, status: .runnable, statusReason: unsatisfiableReason(waiting))
+        offerToPolicy(waiting)
+    }
+
+    /// Fails a job that never ran (a dependency failed): loaded whole, written whole.
+    private func failWaitingJob(_ jobID: String, reason: String, now: Int64) {
+        guard let waiting = queued[jobID], var job = (try? store.loadJobs(ids: [jobID]))?.first else { return }
+        job.status = waiting.status
+        try? job.move(to: .failed, reason: reason, at: now)
+        queued[jobID] = nil
+        statusesToSave[jobID] = nil
+        active[jobID] = job  // retired once the commit is durable
+        jobsToSave[jobID] = job
+    }
+
+    /// Why a job can never start on its queue as configured now, with the numbers, or nil.
+    /// Docket keeps such jobs RUNNABLE (as AWS does) so that a later capacity change can run
+    /// them, and says why here rather than leaving them waiting silently.
+    private func unsatisfiableReason(_ job: QueuedJob) -> String? {
+        let offer = largestOffer(queue: job.queue)
+        let request = job.request
+        let prefix = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job asks for"
+        let suffix = "the largest compute environment of job queue '\(job.queue)' offers"
+        if request.vcpuMillis > offer.vcpuMillis {
+            return "\(prefix) \(Resources.formatVCPUs(request.vcpuMillis)); \(suffix) \(Resources.formatVCPUs(offer.vcpuMillis))."
+        }
+        if request.memoryMiB > offer.memoryMiB {
+            return "\(prefix) \(request.memoryMiB) MiB of memory; \(suffix) \(offer.memoryMiB) MiB."
+        }
+        if request.gpus > offer.gpus {
+            return "\(prefix) \(request.gpus) GPU(s); \(suffix) \(offer.gpus)."
+        }
+        return nil
+    }
+
+    /// Steps 2 and 3: policy order, then fit. Queues with higher priority go first, so they
+    /// get first claim on compute environments they share with lower ones (reference §3.1).
+    private func placeRunnableJobs(now: Int64) {
+        let ordered = queues.values.sorted {
+            ($0.queue.priority, $1.queue.name) > ($1.queue.priority, $0.queue.name)
+        }
+        for queueState in ordered {
+            guard let policy = queueState.policy else { continue }
+            let order = queueState.queue.computeEnvironmentOrder.map(\.computeEnvironment)
+            let free = order.reduce(Resources.zero) { result, name in
+                guard let state = environments[name], state.isSchedulable else { return result }
+                return result.maximum(state.free)
+            }
+            guard free.vcpuMillis > 0, free.memoryMiB > 0 else { continue }
+            var placements: [(jobID: String, key: UInt64, environment: String)] = []
+            for key in Array(policy.pick(free: free, limit: settings.pickLimit)) {
+                guard let jobID = jobOfKey[key], let waiting = queued[jobID], waiting.status == .runnable else { continue }
+                guard let target = order.first(where: { name in
+                    guard let state = environments[name], state.isSchedulable else { return false }
+                    return state.free.accommodates(waiting.request)
+                }) else { continue }
+                reserve(waiting.request, on: target)
+                placements.append((jobID, key, target))
+            }
+            guard !placements.isEmpty else { continue }
+            let loaded: [String: Job]
+            do {
+                loaded = Dictionary(uniqueKeysWithValues: try store.loadJobs(ids: placements.map(\.jobID)).map { ($0.id, $0) })
+            } catch {
+                for placement in placements {
+                    release((queued[placement.jobID]?.request ?? .zero), on: placement.environment)
+                }
+                continue
+            }
+            for placement in placements {
+                guard let waiting = queued[placement.jobID], var job = loaded[placement.jobID] else {
+                    release((queued[placement.jobID]?.request ?? .zero), on: placement.environment)
+                    continue
+                }
+                decisions += 1
+                job.status = .runnable
+                job.runnableAt = waiting.runnableAt
+                let number = job.attempts.count + 1
+                let attemptID = Attempt.id(jobID: job.id, number: number)
+                let attempt = Attempt(number: number, computeEnvironment: placement.environment,
+                                      logStreamName: "\(job.jobDefinitionName)/default/\(attemptID)")
+                job.attempts.append(attempt)
+                job.isRetry = false
+                try? job.move(to: .starting, reason: nil, at: now)
+                queued[job.id] = nil
+                statusesToSave[job.id] = nil
+                update(job)
+                jobOfAttempt[attemptID] = job.id
+                policy.jobStarted(key: placement.key, usage: waiting.request, at: now)
+                pendingLaunches.append(AttemptLaunch(job: job, attempt: attempt, queue: queueState.queue,
+                                                     environment: environments[placement.environment]!.environment))
+            }
+        }
+    }
+
+    /// Reverses a placement whose commit failed: the job waits RUNNABLE again, untouched.
+    private func undoPlacement(_ launch: AttemptLaunch) {
+        guard var job = active[launch.job.id] else { return }
+        let attemptID = Attempt.id(jobID: job.id, number: launch.attempt.number)
+        release(job.container.resources, on: launch.attempt.computeEnvironment)
+        jobOfAttempt[attemptID] = nil
+        job.attempts.removeLast()
+        job.status = .runnable
+        requeue(job, release: true)
+    }
+
+    /// Step 5: hands an attempt to its executor, off the actor.
+    private func dispatch(_ launch: AttemptLaunch) {
+        guard let port = environments[launch.attempt.computeEnvironment]?.port else { return }
+        Task {
+            let outcome = await port.launch(launch)
+            await self.launched(launch, outcome: outcome)
+        }
+    }
+
+    private func launched(_ launch: AttemptLaunch, outcome: LaunchOutcome) async {
+        let jobID = launch.job.id
+        let attemptID = Attempt.id(jobID: jobID, number: launch.attempt.number)
+        switch outcome {
+        case .launched:
+            guard jobOfAttempt[attemptID] != nil else { return }  // already ended
+            launchedAttempts.insert(attemptID)
+            if terminateRequested[jobID] != nil, let port = environments[launch.attempt.computeEnvironment]?.port {
+                await port.terminate(attemptID: attemptID, graceMillis: settings.terminateGraceMillis)
+            }
+        case .retryLater(let message):
+            guard jobOfAttempt.removeValue(forKey: attemptID) != nil, var job = active[jobID] else { return }
+            // The executor cannot start anything now: hold its compute environment until the
+            // next capacity report rather than spinning on it.
+            environments[launch.attempt.computeEnvironment]?.isHealthy = false
+            environments[launch.attempt.computeEnvironment]?.healthReason = message
+            release(job.container.resources, on: launch.attempt.computeEnvironment)
+            job.attempts.removeLast()
+            if let reason = terminateRequested.removeValue(forKey: jobID) {
+                try? job.move(to: .failed, reason: reason, at: clock())
+                update(job)
+                finishedWithoutAttempt(job)
+            } else {
+                try? job.move(to: .runnable, reason: "Executor unavailable: \(message)", at: clock())
+                requeue(job, release: true)
+            }
+            requestCycle()
+        case .refused(let message):
+            attemptEnded(attemptID: attemptID, end: AttemptEnd(kind: .launchFailed, exitCode: nil, reason: message), at: clock())
+        }
+    }
+
+    // MARK: Attempt endings
+
+    private func finishAttempt(jobID: String, end: AttemptEnd, now: Int64, holdsCapacity: Bool) {
+        guard var job = active[jobID], let attempt = job.currentAttempt else { return }
+        let index = job.attempts.count - 1
+        let stoppedAt = end.stoppedAt ?? now
+        if holdsCapacity {
+            release(job.container.resources, on: attempt.computeEnvironment)
+            if let key = keyOfJob[jobID] {
+                queues[job.queue]?.policy?.jobFinished(key: key, usage: job.container.resources,
+                                                        startedAt: attempt.startedAt ?? stoppedAt, stoppedAt: stoppedAt)
+            }
+        }
+        if job.status == .starting, end.kind != .launchFailed, end.kind != .lost {
+            // The executor reported the exit without (or before we saw) RUNNING: it did run.
+            try? job.move(to: .running, reason: nil, at: end.startedAt ?? now)
+            job.attempts[index].startedAt = end.startedAt ?? now
+        }
+        job.attempts[index].stoppedAt = stoppedAt
+        job.attempts[index].exitCode = end.exitCode
+        job.attempts[index].reason = end.reason
+
+        let terminationReason = terminateRequested.removeValue(forKey: jobID)
+        let statusReason: String
+        switch end.kind {
+        case _ where terminationReason != nil: statusReason = terminationReason!
+        case .launchFailed: statusReason = "Task failed to start"
+        case .lost: statusReason = end.reason ?? "Host lost"
+        case .exited, .signaled: statusReason = "Essential container in task exited"
+        }
+        job.attempts[index].statusReason = statusReason
+
+        if end.kind == .exited && end.exitCode == 0 && terminationReason == nil {
+            try? job.move(to: .succeeded, reason: statusReason, at: now)
+        } else if terminationReason == nil,
+                  (job.retryStrategy ?? RetryStrategy(attempts: 1)).shouldRetry(
+                      afterAttempt: attempt.number, exitCode: end.exitCode, reason: end.reason, statusReason: statusReason) {
+            // AWS puts retried jobs at the front of the queue (reference §4.6).
+            try? job.move(to: .runnable, reason: statusReason, at: now)
+            job.isRetry = true
+            requeue(job, release: false)
+            return
+        } else {
+            try? job.move(to: .failed, reason: statusReason, at: now)
+        }
+        update(job)
+    }
+
+    /// A job that fails before its attempt started (terminated while its start was refused).
+    private func finishedWithoutAttempt(_ job: Job) {
+        if let key = keyOfJob[job.id] {
+            queues[job.queue]?.policy?.jobFinished(key: key, usage: job.container.resources, startedAt: clock(), stoppedAt: clock())
+        }
+    }
+
+    /// Puts a whole job back among the waiting ones (a retry, or an attempt that could not
+    /// start), writing it whole once.
+    private func requeue(_ job: Job, release: Bool) {
+        if release, let key = keyOfJob[job.id] {
+            queues[job.queue]?.policy?.jobFinished(key: key, usage: job.container.resources, startedAt: clock(), stoppedAt: clock())
+        }
+        active[job.id] = nil
+        jobsToSave[job.id] = job
+        let waiting = QueuedJob(job)
+        queued[job.id] = waiting
+        offerToPolicy(waiting)
+    }
+
+    // MARK: Bookkeeping
+
+    // Computed first, then stored: `environments[name]?.used = environments[name]...` would
+    // read the dictionary while its own modify access is in progress (an exclusivity trap).
+    private func reserve(_ amount: Resources, on environment: String) {
+        guard let used = environments[environment]?.used else { return }
+        environments[environment]!.used = used + amount
+    }
+
+    private func release(_ amount: Resources, on environment: String) {
+        guard let used = environments[environment]?.used else { return }
+        environments[environment]!.used = used - amount
+    }
+
+    private func update(_ job: Job) {
+        active[job.id] = job
+        jobsToSave[job.id] = job
+    }
+
+    @discardableResult
+    private func register(_ jobID: String) -> UInt64 {
+        if let key = keyOfJob[jobID] { return key }
+        let key = nextKey
+        nextKey += 1
+        keyOfJob[jobID] = key
+        jobOfKey[key] = jobID
+        return key
+    }
+
+    private func offerToPolicy(_ job: QueuedJob) {
+        guard let key = keyOfJob[job.id], let state = queues[job.queue] else { return }
+        state.policy?.jobRunnable(job, key: key, queuePriority: state.queue.priority)
+    }
+
+    /// Forgets a finished job and wakes the jobs that wait on it.
+    private func retire(_ jobID: String) {
+        if let key = keyOfJob.removeValue(forKey: jobID) { jobOfKey[key] = nil }
+        terminateRequested[jobID] = nil
+        if let waiting = dependents.removeValue(forKey: jobID) {
+            unsettled.formUnion(waiting)
+            cycleRequested = true
+            if settings.runsCyclesAutomatically && !cycleRunning { requestCycle() }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+import DocketAPI
+import DocketCore
+import DocketPluginHost
+import DocketScheduler
+import DocketStore
+import Foundation
+import Logging
+
+/// The AWS Batch operations over the store, the scheduler and the plugins: what the API calls.
+///
+/// Reads go to the store (what it says is durable); changes are validated completely before
+/// anything is written, so a rejected request leaves nothing behind.
+final class DocketService: BatchBackend {
+    let arns: ARNBuilder
+    let store: SQLiteStore
+    let scheduler: Scheduler
+    let runtime: PluginRuntime
+    let paths: AttemptPaths
+    let info: [String: JSONValue]
+    let clock: @Sendable () -> Int64
+
+    init(arns: ARNBuilder, store: SQLiteStore, scheduler: Scheduler, runtime: PluginRuntime, paths: AttemptPaths,
+         info: [String: JSONValue], clock: @escaping @Sendable () -> Int64) {
+        self.arns = arns
+        self.store = store
+        self.scheduler = scheduler
+        self.runtime = runtime
+        self.paths = paths
+        self.info = info
+        self.clock = clock
+    }
+
+    // MARK: Compute environments
+
+    func createComputeEnvironment(_ environment: ComputeEnvironment) async throws(DocketError) -> ComputeEnvironment {
+        try ResourceName.validate(environment.name, field: "computeEnvironmentName")
+        guard try !store.computeEnvironments().contains(where: { $0.name == environment.name }) else {
+            throw DocketError(.conflict, "Object already exists: compute environment '\(environment.name)' exists; choose another computeEnvironmentName.", field: "computeEnvironmentName")
+        }
+        var stored = environment
+        if stored.executor.isEmpty { stored.executor = runtime.defaultExecutor }
+        guard runtime.executorPlugin(named: stored.executor) != nil else {
+            throw DocketError.invalid("tags.docket:executor", "executor '\(stored.executor)' is not loaded; loaded executors: \(runtime.executorNames.joined(separator: ", ")). Set the tag docket:executor to one of them or add the plugin to the configuration.")
+        }
+        stored.arn = arns.computeEnvironment(stored.name)
+        stored.uuid = UUID().uuidString.lowercased()
+        stored.createdAt = clock()
+        try await runtime.attach(stored)
+        try store.save(stored)
+        return stored
+    }
+
+    func describeComputeEnvironments(_ references: [String]) async throws(DocketError) -> [ComputeEnvironment] {
+        let all = try store.computeEnvironments()
+        guard !references.isEmpty else { return all }
+        let names = Set(references.map { ARNBuilder.name(from: $0, kind: "compute-environment") })
+        return all.filter { names.contains($0.name) }
+    }
+
+    // MARK: Job queues
+
+    func createJobQueue(_ queue: JobQueue) async throws(DocketError) -> JobQueue {
+        try ResourceName.validate(queue.name, field: "jobQueueName")
+        guard try !store.jobQueues().contains(where: { $0.name == queue.name }) else {
+            throw DocketError(.conflict, "Object already exists: job queue '\(queue.name)' exists; choose another jobQueueName.", field: "jobQueueName")
+        }
+        let environments = Set(try store.computeEnvironments().map(\.name))
+        var stored = queue
+        stored.computeEnvironmentOrder = try queue.computeEnvironmentOrder.map { entry throws(DocketError) in
+            let name = ARNBuilder.name(from: entry.computeEnvironment, kind: "compute-environment")
+            guard environments.contains(name) else {
+                throw DocketError.invalid("computeEnvironmentOrder", "computeEnvironmentOrder names compute environment '\(entry.computeEnvironment)', which does not exist; create it first or fix the name.")
+            }
+            return ComputeEnvironmentOrder(order: entry.order, computeEnvironment: name)
+        }
+        stored.arn = arns.jobQueue(stored.name)
+        stored.createdAt = clock()
+        try await runtime.attach(stored)
+        try store.save(stored)
+        return stored
+    }
+
+    func describeJobQueues(_ references: [String]) async throws(DocketError) -> [JobQueue] {
+        let all = try store.jobQueues()
+        guard !references.isEmpty else { return all }
+        let names = Set(references.map { ARNBuilder.name(from: $0, kind: "job-queue") })
+        return all.filter { names.contains($0.name) }
+    }
+
+    // MARK: Job definitions
+
+    func registerJobDefinition(_ definition: JobDefinition) async throws(DocketError) -> JobDefinition {
+        try ResourceName.validate(definition.name, field: "jobDefinitionName")
+        var pending = definition
+        pending.createdAt = clock()
+        pending.status = "ACTIVE"
+        let arns = self.arns
+        return try store.register(pending) { arns.jobDefinition($0, $1) }
+    }
+
+    func describeJobDefinitions(references: [String], name: String?, status: String?) async throws(DocketError) -> [JobDefinition] {
+        var result = try store.jobDefinitions(name: name, status: status)
+        if !references.isEmpty {
+            var wanted: [JobDefinitionReference] = []
+            for reference in references { wanted.append(try JobDefinitionReference(parsing: reference, field: "jobDefinitions")) }
+            result = result.filter { definition in
+                wanted.contains { $0.name == definition.name && ($0.revision == nil || $0.revision == definition.revision) }
+            }
+        }
+        return result
+    }
+
+    // MARK: Jobs
+
+    func submitJob(_ submission: JobSubmission) async throws(DocketError) -> Job {
+        try ResourceName.validate(submission.jobName, field: "jobName")
+        let queueName = ARNBuilder.name(from: submission.jobQueue, kind: "job-queue")
+        guard let queue = try store.jobQueues().first(where: { $0.name == queueName }) else {
+            throw DocketError(.notFound, "jobQueue '\(submission.jobQueue)' does not exist; list the queues with `aws batch describe-job-queues`.", field: "jobQueue")
+        }
+        guard queue.state == .enabled else {
+            throw DocketError.invalid("jobQueue", "job queue '\(queue.name)' is DISABLED and accepts no new jobs; enable it with update-job-queue --state ENABLED.")
+        }
+        let reference = try JobDefinitionReference(parsing: submission.jobDefinition)
+        guard let definition = try store.jobDefinition(name: reference.name, revision: reference.revision) else {
+            let what = reference.revision.map { "revision \($0) of job definition '\(reference.name)'" } ?? "an ACTIVE revision of job definition '\(reference.name)'"
+            throw DocketError(.notFound, "jobDefinition: there is no \(what); register it with register-job-definition.", field: "jobDefinition")
+        }
+        guard definition.isActive else {
+            throw DocketError.invalid("jobDefinition", "job definition '\(definition.reference)' is INACTIVE (deregistered); submit with an ACTIVE revision.")
+        }
+        let container = try ContainerResolution.resolve(definition: definition, submission: submission)
+        for dependency in submission.dependsOn {
+            guard let id = dependency.jobID else { continue }
+            guard try !store.jobs(ids: [id]).isEmpty else {
+                throw DocketError.invalid("dependsOn", "dependsOn names job '\(id)', which does not exist; give the jobId SubmitJob returned.")
+            }
+        }
+        let id = UUID().uuidString.lowercased()
+        let job = Job(id: id, name: submission.jobName, arn: arns.job(id), queue: queue.name,
+                      jobDefinitionArn: definition.arn, jobDefinitionName: definition.name,
+                      sequence: await scheduler.allocateSequence(), createdAt: clock(), container: container,
+                      parameters: definition.parameters.merging(submission.parameters) { _, submitted in submitted },
+                      retryStrategy: submission.retryStrategy ?? definition.retryStrategy,
+                      timeoutSeconds: submission.timeoutSeconds ?? definition.timeoutSeconds,
+                      dependsOn: submission.dependsOn,
+                      tags: definition.tags.merging(submission.tags) { _, submitted in submitted },
+                      shareIdentifier: submission.shareIdentifier,
+                      schedulingPriority: submission.schedulingPriorityOverride ?? definition.schedulingPriority,
+                      platformCapabilities: definition.platformCapabilities)
+        try await scheduler.submit(job)
+        return job
+    }
+
+    func describeJobs(_ references: [String]) async throws(DocketError) -> [Job] {
+        try store.jobs(ids: references.map { ARNBuilder.name(from: $0, kind: "job") })
+    }
+
+    func listJobs(queue: String, status: JobStatus?, nameFilter: String?, afterSequence: Int64?, limit: Int)
+        async throws(DocketError) -> [Job]
+    {
+        let queueName = ARNBuilder.name(from: queue, kind: "job-queue")
+        guard try store.jobQueues().contains(where: { $0.name == queueName }) else {
+            throw DocketError(.notFound, "jobQueue '\(queue)' does not exist.", field: "jobQueue")
+        }
+        var exact: String?
+        var prefix: String?
+        if let nameFilter {
+            if nameFilter.hasSuffix("*") { prefix = String(nameFilter.dropLast()) } else { exact = nameFilter }
+        }
+        return try store.jobs(queue: queueName, status: status, exactName: exact, namePrefix: prefix,
+                              afterSequence: afterSequence, limit: limit)
+    }
+
+    func cancelJob(_ reference: String, reason: String) async throws(DocketError) {
+        let id = ARNBuilder.name(from: reference, kind: "job")
+        if try await scheduler.cancel(jobID: id, reason: reason) { return }
+        guard try !store.jobs(ids: [id]).isEmpty else {
+            throw DocketError(.notFound, "jobId '\(reference)' does not exist.", field: "jobId")
+        }
+    }
+
+    func terminateJob(_ reference: String, reason: String) async throws(DocketError) {
+        let id = ARNBuilder.name(from: reference, kind: "job")
+        if try await scheduler.terminate(jobID: id, reason: reason) { return }
+        guard try !store.jobs(ids: [id]).isEmpty else {
+            throw DocketError(.notFound, "jobId '\(reference)' does not exist.", field: "jobId")
+        }
+    }
+
+    // MARK: Extensions
+
+    func readLog(job reference: String, attempt: Int?, offset: Int64, limit: Int) async throws(DocketError) -> LogSlice {
+        let id = ARNBuilder.name(from: reference, kind: "job")
+        guard let job = try store.jobs(ids: [id]).first else {
+            throw DocketError(.notFound, "job '\(reference)' does not exist.", field: "jobId")
+        }
+        guard let current = job.attempts.last else {
+            return LogSlice(data: [], nextOffset: 0, isComplete: job.status.isTerminal, attempt: 0)
+        }
+        let number = attempt ?? current.number
+        guard let chosen = job.attempts.first(where: { $0.number == number }) else {
+            throw DocketError.invalid("attempt", "job \(id) has attempts 1 to \(current.number); attempt \(number) does not exist.")
+        }
+        let path = paths.log(Attempt.id(jobID: id, number: number))
+        var data: [UInt8] = []
+        if let handle = FileHandle(forReadingAtPath: path) {
+            defer { try? handle.close() }
+            try? handle.seek(toOffset: UInt64(max(0, offset)))
+            data = Array((try? handle.read(upToCount: max(1, limit))) ?? Data())
+        }
+        let complete = chosen.stoppedAt != nil || (job.status.isTerminal && number == current.number)
+        return LogSlice(data: data, nextOffset: offset + Int64(data.count), isComplete: complete, attempt: number)
+    }
+
+    func plugins() async -> [PluginSummary] { runtime.summaries }
+
+    func serverInfo() async -> [String: JSONValue] {
+        var result = info
+        if let counts = try? store.jobCounts() {
+            result["jobs"] = .object(Dictionary(uniqueKeysWithValues: counts.map { ($0.key.rawValue, .number(Double($0.value))) }))
+        }
+        return result
+    }
+}

@@ -1,0 +1,263 @@
+import DocketCore
+import Foundation
+import GRDB
+
+/// The embedded store: SQLite in WAL mode through GRDB, one file in the data directory.
+///
+/// Resources are stored as JSON documents beside the columns queries need. Every write is one
+/// transaction that is durable (synchronous=FULL) before the call returns, so an acknowledged
+/// request or transition survives SIGKILL and power loss. The only importer of GRDB.
+package final class SQLiteStore: Sendable {
+    private let pool: DatabasePool
+    private let encoder: JSONEncoder
+    private let decoder: JSONDecoder
+
+    /// Opens (creating if needed) the database at `path` and runs the migrations.
+    /// - Throws: `DocketError(.unavailable)` naming the file when it cannot be opened.
+    package init(path: String) throws(DocketError) {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw DocketError(.unavailable, "cannot open the store at \(path): \(error); check that the data directory is writable and not used by another docket server.", cause: error)
+        }
+        encoder = JSONEncoder()
+        decoder = JSONDecoder()
+    }
+
+    /// Migrations are SQL strings, never edited once released: add a new one instead.
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE compute_environments (name TEXT PRIMARY KEY, body BLOB NOT NULL);
+                CREATE TABLE job_queues (name TEXT PRIMARY KEY, body BLOB NOT NULL);
+                CREATE TABLE job_definitions (
+                    name TEXT NOT NULL, revision INTEGER NOT NULL, status TEXT NOT NULL, body BLOB NOT NULL,
+                    PRIMARY KEY (name, revision));
+                CREATE TABLE jobs (
+                    id TEXT PRIMARY KEY, sequence INTEGER NOT NULL UNIQUE, queue TEXT NOT NULL,
+                    status TEXT NOT NULL, status_reason TEXT, name TEXT NOT NULL, created_at INTEGER NOT NULL,
+                    body BLOB NOT NULL);
+                CREATE INDEX jobs_by_queue_status ON jobs (queue, status, sequence);
+                CREATE INDEX jobs_by_status ON jobs (status, sequence);
+                CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Helpers
+
+    private func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(DocketError) -> T {
+        do {
+            return try pool.write(body)
+        } catch let error as DocketError {
+            throw error
+        } catch {
+            throw DocketError(.unavailable, "store: \(operation) failed: \(error)", cause: error)
+        }
+    }
+
+    private func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(DocketError) -> T {
+        do {
+            return try pool.read(body)
+        } catch let error as DocketError {
+            throw error
+        } catch {
+            throw DocketError(.unavailable, "store: \(operation) failed: \(error)", cause: error)
+        }
+    }
+
+    private func encode<T: Encodable>(_ value: T) throws -> Data { try encoder.encode(value) }
+    private func decode<T: Decodable>(_ type: T.Type, _ data: Data) throws -> T { try decoder.decode(type, from: data) }
+
+    // MARK: Compute environments and queues
+
+    /// Inserts or replaces a compute environment.
+    package func save(_ environment: ComputeEnvironment) throws(DocketError) {
+        try write("save compute environment '\(environment.name)'") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO compute_environments (name, body) VALUES (?, ?)",
+                           arguments: [environment.name, try encode(environment)])
+        }
+    }
+
+    package func computeEnvironments() throws(DocketError) -> [ComputeEnvironment] {
+        try read("list compute environments") { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM compute_environments ORDER BY name").map {
+                try decode(ComputeEnvironment.self, $0)
+            }
+        }
+    }
+
+    /// Inserts or replaces a job queue.
+    package func save(_ queue: JobQueue) throws(DocketError) {
+        try write("save job queue '\(queue.name)'") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO job_queues (name, body) VALUES (?, ?)",
+                           arguments: [queue.name, try encode(queue)])
+        }
+    }
+
+    package func jobQueues() throws(DocketError) -> [JobQueue] {
+        try read("list job queues") { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM job_queues ORDER BY name").map { try decode(JobQueue.self, $0) }
+        }
+    }
+
+    // MARK: Job definitions
+
+    /// Stores `definition` as the next revision of its name and returns it with the revision set.
+    /// `makeARN` builds the ARN from name and revision.
+    package func register(_ definition: JobDefinition, makeARN: (String, Int) -> String) throws(DocketError) -> JobDefinition {
+        try write("register job definition '\(definition.name)'") { db in
+            let last = try Int.fetchOne(db, sql: "SELECT MAX(revision) FROM job_definitions WHERE name = ?",
+                                        arguments: [definition.name]) ?? 0
+            var stored = definition
+            stored.revision = last + 1
+            stored.arn = makeARN(stored.name, stored.revision)
+            try db.execute(sql: "INSERT INTO job_definitions (name, revision, status, body) VALUES (?, ?, ?, ?)",
+                           arguments: [stored.name, stored.revision, stored.status, try encode(stored)])
+            return stored
+        }
+    }
+
+    /// A revision by name and number, or the latest ACTIVE revision when `revision` is nil.
+    package func jobDefinition(name: String, revision: Int?) throws(DocketError) -> JobDefinition? {
+        try read("read job definition '\(name)'") { db in
+            let body: Data?
+            if let revision {
+                body = try Data.fetchOne(db, sql: "SELECT body FROM job_definitions WHERE name = ? AND revision = ?",
+                                         arguments: [name, revision])
+            } else {
+                body = try Data.fetchOne(db, sql: "SELECT body FROM job_definitions WHERE name = ? AND status = 'ACTIVE' ORDER BY revision DESC LIMIT 1",
+                                         arguments: [name])
+            }
+            return try body.map { try decode(JobDefinition.self, $0) }
+        }
+    }
+
+    /// Definitions filtered by name and status (either may be nil), by name then revision.
+    package func jobDefinitions(name: String?, status: String?) throws(DocketError) -> [JobDefinition] {
+        try read("list job definitions") { db in
+            var sql = "SELECT body FROM job_definitions WHERE 1 = 1"
+            var arguments: StatementArguments = []
+            if let name { sql += " AND name = ?"; arguments += [name] }
+            if let status { sql += " AND status = ?"; arguments += [status] }
+            sql += " ORDER BY name, revision"
+            return try Data.fetchAll(db, sql: sql, arguments: arguments).map { try decode(JobDefinition.self, $0) }
+        }
+    }
+
+    // MARK: Jobs
+
+    /// The highest job sequence stored, 0 for an empty store.
+    package func lastJobSequence() throws(DocketError) -> Int64 {
+        try read("read the last job sequence") { db in try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM jobs") ?? 0 }
+    }
+
+    /// Inserts or replaces whole jobs, then applies status-only changes (jobs that still wait:
+    /// the row's status columns change, the document keeps the rest), in one transaction.
+    package func commit(jobs: [Job], statuses: [(id: String, status: JobStatus, reason: String?)]) throws(DocketError) {
+        guard !jobs.isEmpty || !statuses.isEmpty else { return }
+        try write("save \(jobs.count + statuses.count) job change(s)") { db in
+            let replace = try db.cachedStatement(sql: """
+                INSERT OR REPLACE INTO jobs (id, sequence, queue, status, status_reason, name, created_at, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for job in jobs {
+                try replace.execute(arguments: [job.id, job.sequence, job.queue, job.status.rawValue, job.statusReason, job.name,
+                                                job.createdAt, try encode(job)])
+            }
+            let change = try db.cachedStatement(sql: "UPDATE jobs SET status = ?, status_reason = ? WHERE id = ?")
+            for status in statuses {
+                try change.execute(arguments: [status.status.rawValue, status.reason, status.id])
+            }
+        }
+    }
+
+    /// Inserts new jobs and replaces changed ones, all in one transaction.
+    package func save(jobs: [Job]) throws(DocketError) {
+        try commit(jobs: jobs, statuses: [])
+    }
+
+    /// A job row: the document, with the status columns (which status-only changes update) applied.
+    private func decodeJob(_ row: Row) throws -> Job {
+        var job = try decode(Job.self, row["body"] as Data)
+        if let status = JobStatus(rawValue: row["status"]) { job.status = status }
+        job.statusReason = row["status_reason"]
+        return job
+    }
+
+    private static let jobColumns = "body, status, status_reason"
+
+    package func jobs(ids: [String]) throws(DocketError) -> [Job] {
+        guard !ids.isEmpty else { return [] }
+        return try read("read \(ids.count) job(s)") { db in
+            let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
+            return try Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id IN (\(marks)) ORDER BY sequence",
+                                    arguments: StatementArguments(ids)).map(decodeJob)
+        }
+    }
+
+    /// One job's status without decoding it.
+    package func status(ofJob id: String) throws(DocketError) -> JobStatus? {
+        try read("read the status of job \(id)") { db in
+            try String.fetchOne(db, sql: "SELECT status FROM jobs WHERE id = ?", arguments: [id]).flatMap(JobStatus.init(rawValue:))
+        }
+    }
+
+    /// Every job not yet SUCCEEDED or FAILED, in submission order: what the scheduler reloads at start.
+    package func activeJobs() throws(DocketError) -> [Job] {
+        try read("read active jobs") { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE status NOT IN ('SUCCEEDED', 'FAILED') ORDER BY sequence")
+                .map(decodeJob)
+        }
+    }
+
+    /// Jobs of one queue (and status), in submission order after `afterSequence`. `namePrefix`
+    /// and `exactName` filter by job name.
+    package func jobs(queue: String, status: JobStatus?, exactName: String?, namePrefix: String?,
+                      afterSequence: Int64?, limit: Int) throws(DocketError) -> [Job] {
+        try read("list jobs of queue '\(queue)'") { db in
+            var sql = "SELECT \(Self.jobColumns) FROM jobs WHERE queue = ?"
+            var arguments: StatementArguments = [queue]
+            if let status { sql += " AND status = ?"; arguments += [status.rawValue] }
+            if let exactName { sql += " AND name = ?"; arguments += [exactName] }
+            if let namePrefix {
+                sql += " AND substr(name, 1, ?) = ?"
+                arguments += [namePrefix.count, namePrefix]
+            }
+            if let afterSequence { sql += " AND sequence > ?"; arguments += [afterSequence] }
+            sql += " ORDER BY sequence LIMIT ?"
+            arguments += [limit]
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(decodeJob)
+        }
+    }
+
+    /// Counts jobs by status, for `docket jobs` and server info.
+    package func jobCounts() throws(DocketError) -> [JobStatus: Int] {
+        try read("count jobs") { db in
+            var counts: [JobStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM jobs GROUP BY status") {
+                if let status = JobStatus(rawValue: row[0]) { counts[status] = row[1] }
+            }
+            return counts
+        }
+    }
+
+    // MARK: Settings
+
+    package func setting(_ key: String) throws(DocketError) -> String? {
+        try read("read setting \(key)") { db in try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key]) }
+    }
+
+    package func setSetting(_ key: String, _ value: String) throws(DocketError) {
+        try write("write setting \(key)") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [key, value])
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import DocketCore
+import DocketPluginHost
+@testable import DocketScheduler
+import Foundation
+import Logging
+import Synchronization
+import XCTest
+
+/// The store as the scheduler sees it, in memory: what was committed, in order.
+final class MemoryStore: SchedulerStore {
+    let saved = Mutex<[String: Job]>([:])
+    func commit(jobs: [Job], statuses: [JobStatusChange]) throws(DocketError) {
+        saved.withLock {
+            for job in jobs { $0[job.id] = job }
+            for change in statuses {
+                $0[change.jobID]?.status = change.status
+                $0[change.jobID]?.statusReason = change.statusReason
+            }
+        }
+    }
+    func loadJobs(ids: [String]) throws(DocketError) -> [Job] { saved.withLock { store in ids.compactMap { store[$0] } } }
+    func status(ofJob id: String) throws(DocketError) -> JobStatus? { saved.withLock { $0[id]?.status } }
+}
+
+/// An executor that launches nothing and records what it was asked.
+final class RecordingExecutor: ExecutorPort {
+    let terminated = Mutex<[String]>([])
+    func launch(_ launch: AttemptLaunch) async -> LaunchOutcome { .launched }
+    func terminate(attemptID: String, graceMillis: Int64) async { terminated.withLock { $0.append(attemptID) } }
+}
+
+/// The real FIFO plugin, loaded through the ABI, as a PolicyPort.
+final class FIFOPort: PolicyPort, @unchecked Sendable {
+    let instance: PolicyInstance
+    init() throws {
+        let path = try Self.pluginPath()
+        let plugin = try PluginLoader.load(path: path, logger: Logger(label: "test"))
+        instance = try PolicyInstance(plugin: plugin, name: "q", configJSON: "{}", settings: [:], logger: Logger(label: "test"), clock: { 0 })
+    }
+    static func pluginPath() throws -> String {
+        var url = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "").deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("libDocketPolicyFIFO.so").path), url.path != "/" {
+            url.deleteLastPathComponent()
+        }
+        return url.appendingPathComponent("libDocketPolicyFIFO.so").path
+    }
+    func jobRunnable(_ job: QueuedJob, key: UInt64, queuePriority: Int) {
+        instance.jobRunnable(PolicyJob(key: key, sequence: UInt64(job.sequence), isRetry: job.isRetry, submittedAt: job.createdAt,
+                                       runnableAt: job.runnableAt, queuePriority: Int32(queuePriority), schedulingPriority: 0,
+                                       request: job.request))
+    }
+    func jobRemoved(key: UInt64) { instance.jobRemoved(key: key) }
+    func jobStarted(key: UInt64, usage: Resources, at time: Int64) { instance.jobStarted(key: key, usage: usage, startedAt: time) }
+    func jobFinished(key: UInt64, usage: Resources, startedAt: Int64, stoppedAt: Int64) {
+        instance.jobFinished(key: key, usage: usage, startedAt: startedAt, stoppedAt: stoppedAt)
+    }
+    func pick(free: Resources, limit: Int) -> ArraySlice<UInt64> { instance.pick(free: free, limit: limit) }
+}
+
+final class SchedulerTests: XCTestCase {
+    var store = MemoryStore()
+    var now: Int64 = 1_000
+
+    func makeScheduler() -> Scheduler {
+        var settings = Scheduler.Settings()
+        settings.runsCyclesAutomatically = false
+        return Scheduler(store: store, lastSequence: 0, settings: settings, clock: { 1_000 })
+    }
+
+    func environment(_ name: String) -> ComputeEnvironment {
+        ComputeEnvironment(name: name, arn: "arn:ce/\(name)", uuid: name, executor: "fake", createdAt: 0)
+    }
+
+    func queue(_ name: String, priority: Int, environments: [String]) -> JobQueue {
+        JobQueue(name: name, arn: "arn:q/\(name)", priority: priority,
+                 computeEnvironmentOrder: environments.enumerated().map { ComputeEnvironmentOrder(order: $0.offset, computeEnvironment: $0.element) },
+                 createdAt: 0)
+    }
+
+    func job(_ id: String, queue: String, vcpus: Int64 = 1, sequence: Int64, retries: Int = 1) -> Job {
+        Job(id: id, name: id, arn: "arn:job/\(id)", queue: queue, jobDefinitionArn: "d", jobDefinitionName: "d", sequence: sequence,
+            createdAt: 0, container: ContainerSpec(image: nil, command: ["true"], environment: [],
+                                                   resources: Resources(vcpuMillis: vcpus * 1000, memoryMiB: 64), user: nil,
+                                                   properties: .object([:])),
+            retryStrategy: RetryStrategy(attempts: retries))
+    }
+
+    /// Runs cycles until one launches nothing new; returns every launch.
+    func settle(_ scheduler: Scheduler) async -> [AttemptLaunch] {
+        var all: [AttemptLaunch] = []
+        for _ in 0..<5 { all += await scheduler.cycle() }
+        return all
+    }
+
+    func testHigherPriorityQueueGetsTheSharedComputeEnvironmentFirst() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("shared"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 2000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("low", priority: 1, environments: ["shared"]), policy: try FIFOPort())
+        await scheduler.setQueue(queue("high", priority: 10, environments: ["shared"]), policy: try FIFOPort())
+        try await scheduler.submit(job("low-1", queue: "low", sequence: 1))
+        try await scheduler.submit(job("low-2", queue: "low", sequence: 2))
+        try await scheduler.submit(job("high-1", queue: "high", sequence: 3))
+        try await scheduler.submit(job("high-2", queue: "high", sequence: 4))
+        let launched = await settle(scheduler).map(\.job.id)
+        XCTAssertEqual(launched, ["high-1", "high-2"])
+        XCTAssertEqual(store.saved.withLock { $0["low-1"]?.status }, .runnable)
+    }
+
+    func testJobsFillComputeEnvironmentsInQueueOrder() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("first"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setEnvironment(environment("second"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["first", "second"]), policy: try FIFOPort())
+        for index in 1...3 { try await scheduler.submit(job("j\(index)", queue: "q", sequence: Int64(index))) }
+        let launches = await settle(scheduler)
+        XCTAssertEqual(launches.map(\.job.id), ["j1", "j2"])
+        XCTAssertEqual(launches.map(\.attempt.computeEnvironment), ["first", "second"])
+        XCTAssertEqual(store.saved.withLock { $0["j3"]?.status }, .runnable)
+    }
+
+    func testFinishedAttemptFreesCapacityForTheNextJob() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        try await scheduler.submit(job("a", queue: "q", sequence: 1))
+        try await scheduler.submit(job("b", queue: "q", sequence: 2))
+        let firstLaunch = await settle(scheduler).map(\.job.id)
+        XCTAssertEqual(firstLaunch, ["a"])
+        await scheduler.attemptRunning(attemptID: "a-1", detail: "pid 1", at: 1_100)
+        await scheduler.attemptEnded(attemptID: "a-1", end: AttemptEnd(kind: .exited, exitCode: 0, reason: nil), at: 1_200)
+        let secondLaunch = await settle(scheduler).map(\.job.id)
+        XCTAssertEqual(secondLaunch, ["b"])
+        let finished = try XCTUnwrap(store.saved.withLock { $0["a"] })
+        XCTAssertEqual(finished.status, .succeeded)
+        XCTAssertEqual(finished.attempts.first?.exitCode, 0)
+        XCTAssertEqual(finished.attempts.first?.taskDetail, "pid 1")
+    }
+
+    func testFailedAttemptIsRetriedWhileAttemptsRemainThenFails() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        try await scheduler.submit(job("r", queue: "q", sequence: 1, retries: 2))
+        let first = await settle(scheduler).map(\.attempt.number)
+        XCTAssertEqual(first, [1])
+        await scheduler.attemptEnded(attemptID: "r-1", end: AttemptEnd(kind: .exited, exitCode: 7, reason: nil), at: 1_200)
+        let second = await settle(scheduler).map(\.attempt.number)
+        XCTAssertEqual(second, [2])
+        await scheduler.attemptEnded(attemptID: "r-2", end: AttemptEnd(kind: .exited, exitCode: 7, reason: nil), at: 1_300)
+        _ = await settle(scheduler)
+        let job = try XCTUnwrap(store.saved.withLock { $0["r"] })
+        XCTAssertEqual(job.status, .failed)
+        XCTAssertEqual(job.attempts.map(\.exitCode), [7, 7])
+        XCTAssertEqual(job.statusReason, "Essential container in task exited")
+    }
+
+    func testUnsatisfiableJobWaitsRunnableNamingTheResourceAndTheLargestOffer() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 4000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        try await scheduler.submit(job("big", queue: "q", vcpus: 8, sequence: 1))
+        let launches = await settle(scheduler)
+        XCTAssertTrue(launches.isEmpty)
+        let job = try XCTUnwrap(store.saved.withLock { $0["big"] })
+        XCTAssertEqual(job.status, .runnable)
+        XCTAssertEqual(job.statusReason, "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job asks for 8 vCPUs; the largest compute environment of job queue 'q' offers 4 vCPUs.")
+    }
+
+    func testRecoveryReadoptsListedAttemptsAndFailsLostOnes() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 2000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        var kept = job("kept", queue: "q", sequence: 1)
+        var lost = job("lost", queue: "q", sequence: 2)
+        for index in [0, 1] {
+            var current = index == 0 ? kept : lost
+            try current.move(to: .runnable, reason: nil, at: 1)
+            try current.move(to: .starting, reason: nil, at: 2)
+            try current.move(to: .running, reason: nil, at: 3)
+            current.attempts = [Attempt(number: 1, computeEnvironment: "ce", logStreamName: "s")]
+            if index == 0 { kept = current } else { lost = current }
+        }
+        let orphans = await scheduler.recover(jobs: [kept, lost], runningByEnvironment: ["ce": ["kept-1", "stray-1"]])
+        XCTAssertEqual(orphans.map(\.attemptID), ["stray-1"])
+        _ = await settle(scheduler)
+        let failed = try XCTUnwrap(store.saved.withLock { $0["lost"] })
+        XCTAssertEqual(failed.status, .failed)
+        XCTAssertEqual(failed.statusReason, "Host lost: the server restarted and the executor of compute environment 'ce' no longer had attempt lost-1")
+        let keptStatus = await scheduler.activeJob("kept")?.status
+        XCTAssertEqual(keptStatus, .running)
+        let usage = await scheduler.environmentUsage()["ce"]?.used.vcpuMillis
+        XCTAssertEqual(usage, 1000, "the re-adopted attempt holds its capacity")
+        await scheduler.attemptEnded(attemptID: "kept-1", end: AttemptEnd(kind: .exited, exitCode: 0, reason: nil), at: 5)
+        _ = await settle(scheduler)
+        XCTAssertEqual(store.saved.withLock { $0["kept"]?.status }, .succeeded)
+    }
+
+    func testCancelFailsRunnableJobsAndIsANoOpOnRunningOnes() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        try await scheduler.submit(job("running", queue: "q", sequence: 1))
+        try await scheduler.submit(job("waiting", queue: "q", sequence: 2))
+        _ = await settle(scheduler)
+        await scheduler.attemptRunning(attemptID: "running-1", detail: "", at: 1)
+        try await scheduler.cancel(jobID: "running", reason: "no")
+        try await scheduler.cancel(jobID: "waiting", reason: "not needed")
+        _ = await settle(scheduler)
+        XCTAssertEqual(store.saved.withLock { $0["running"]?.status }, .running)
+        let cancelled = try XCTUnwrap(store.saved.withLock { $0["waiting"] })
+        XCTAssertEqual(cancelled.status, .failed)
+        XCTAssertEqual(cancelled.statusReason, "not needed")
+        XCTAssertTrue(cancelled.isCancelled)
+    }
+}

@@ -1,0 +1,115 @@
+import CDocketPlugin
+import DocketFIFOQueue
+
+// The C entry glue of the FIFO policy: the descriptor, the function table and the conversions.
+// The ordering itself is in FIFOQueue.swift.
+
+/// One policy instance per job queue. [serialized] by the ABI, so no locking.
+final class FIFOInstance {
+    var queue = FIFOQueue()
+}
+
+@inline(__always)
+private func instance(_ pointer: UnsafeMutableRawPointer?) -> FIFOInstance {
+    Unmanaged<FIFOInstance>.fromOpaque(pointer!).takeUnretainedValue()
+}
+
+/// Writes `message` into the host's error buffer, truncated and NUL-terminated.
+private func report(_ message: String, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int) {
+    guard let buffer, size > 0 else { return }
+    var bytes = Array(message.utf8.prefix(size - 1))
+    bytes.append(0)
+    bytes.withUnsafeBufferPointer { source in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress!, byteCount: bytes.count)
+    }
+}
+
+/// The settings this policy reads: `{}` or `{"backfill": true|false}`.
+/// - Returns: nil and a message naming the key when the JSON holds anything else.
+func parseFIFOSettings(_ json: String) -> (backfill: Bool, error: String?) {
+    var scanner = JSONObjectScanner(json)
+    var backfill = true
+    do {
+        for (key, value) in try scanner.members() {
+            guard key == "backfill" else {
+                return (true, "fifo policy: unknown setting '\(key)'; the only setting is \"backfill\" (true or false).")
+            }
+            guard value == "true" || value == "false" else {
+                return (true, "fifo policy: setting \"backfill\" is \(value); set it to true or false.")
+            }
+            backfill = value == "true"
+        }
+    } catch {
+        return (true, "fifo policy: settings are not a JSON object (\(error.message)); use {} or {\"backfill\": false}.")
+    }
+    return (backfill, nil)
+}
+
+// nonisolated(unsafe): written once at first use (Swift globals initialise once, thread-safely) and
+// only read afterwards; the host never writes to a descriptor or table.
+nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = {
+    let table = UnsafeMutablePointer<docket_policy_v1>.allocate(capacity: 1)
+    var value = docket_policy_v1()
+    value.struct_size = UInt32(MemoryLayout<docket_policy_v1>.size)
+    value.create = { _, config, out, err, size in
+        let settings = parseFIFOSettings(config.map { String(cString: $0) } ?? "{}")
+        if let message = settings.error {
+            report(message, err, size)
+            return DOCKET_E_INVALID_CONFIG
+        }
+        let created = FIFOInstance()
+        created.queue.backfill = settings.backfill
+        out?.pointee = Unmanaged.passRetained(created).toOpaque()
+        return DOCKET_OK
+    }
+    value.destroy = { pointer in
+        guard let pointer else { return }
+        Unmanaged<FIFOInstance>.fromOpaque(pointer).release()
+    }
+    value.job_runnable = { pointer, job in
+        guard let job else { return }
+        let j = job.pointee
+        instance(pointer).queue.add(key: j.job_key, sequence: j.sequence, isRetry: (j.flags & Int32(DOCKET_POLICY_JOB_RETRY)) != 0,
+                                    vcpuMillis: j.vcpu_millis, memoryMiB: j.memory_mib, gpus: j.gpu_count)
+    }
+    value.job_removed = { pointer, key in instance(pointer).queue.remove(key) }
+    value.job_started = { pointer, key, _ in instance(pointer).queue.remove(key) }
+    value.job_finished = { _, _, _ in }
+    value.pick = { pointer, free, out, limit in
+        guard let out, let free else { return 0 }
+        let f = free.pointee
+        return UInt32(instance(pointer).queue.pick(freeVCPUMillis: f.vcpu_millis, freeMemoryMiB: f.memory_mib,
+                                                   freeGPUs: f.gpu_count, into: out, limit: Int(limit)))
+    }
+    table.initialize(to: value)
+    return table
+}()
+
+/// Strings the descriptor points to: static storage that lives as long as the process.
+nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<docket_plugin_descriptor> = {
+    let pointer = UnsafeMutablePointer<docket_plugin_descriptor>.allocate(capacity: 1)
+    var value = docket_plugin_descriptor()
+    value.struct_size = UInt32(MemoryLayout<docket_plugin_descriptor>.size)
+    value.abi_major = UInt32(DOCKET_ABI_MAJOR)
+    value.abi_minor = UInt32(DOCKET_ABI_MINOR)
+    value.kind = DOCKET_PLUGIN_KIND_POLICY
+    value.id = staticString("docket.policy.fifo")
+    value.name = staticString("fifo")
+    value.version = staticString("1.0.0")
+    value.description = staticString("first in, first out: retried jobs first, then submission order (AWS Batch's default)")
+    value.policy = UnsafePointer(table)
+    pointer.initialize(to: value)
+    return pointer
+}()
+
+private func staticString(_ text: String) -> UnsafePointer<CChar> {
+    let bytes = Array(text.utf8CString)
+    let storage = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
+    storage.initialize(from: bytes, count: bytes.count)
+    return UnsafePointer(storage)
+}
+
+@c @implementation
+public func docket_plugin_entry_v1() -> UnsafePointer<docket_plugin_descriptor>! {
+    UnsafePointer(descriptor)
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The one command that runs every test on a fresh machine (the README's test command; CI calls it).
+# It installs what the tests need that a fresh machine may lack, builds everything (the tests load
+# the plugin .so files and run the docket binary that `swift build` leaves in .build/debug), then
+# runs the whole suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need() { command -v "$1" >/dev/null 2>&1; }
+if ! need cc || ! need c++; then
+  echo "test.sh: installing a C and C++ compiler (the ABI tests build plugins with them)" >&2
+  apt-get update -qq && apt-get install -y -qq gcc g++ >/dev/null
+fi
+
+swift build
+swift test "$@"
