@@ -192,7 +192,7 @@ package actor Scheduler {
     package func cancel(jobID: String, reason: String) throws(DocketError) -> Bool {
         if active[jobID] != nil { return true }
         guard let waiting = queued[jobID] else { return false }
-        guard var job = try store.loadJobs(ids: [jobID]).first else { return false }
+        guard var job = try loadWhole([jobID]).first else { return false }
         job.status = waiting.status
         try job.move(to: .failed, reason: reason, at: clock())
         job.isCancelled = true
@@ -324,7 +324,7 @@ package actor Scheduler {
 
     /// Fails a job that never ran (a dependency failed): loaded whole, written whole.
     private func failWaitingJob(_ jobID: String, reason: String, now: Int64) {
-        guard let waiting = queued[jobID], var job = (try? store.loadJobs(ids: [jobID]))?.first else { return }
+        guard let waiting = queued[jobID], var job = (try? loadWhole([jobID]))?.first else { return }
         job.status = waiting.status
         try? job.move(to: .failed, reason: reason, at: now)
         queued[jobID] = nil
@@ -380,7 +380,7 @@ package actor Scheduler {
             guard !placements.isEmpty else { continue }
             let loaded: [String: Job]
             do {
-                loaded = Dictionary(uniqueKeysWithValues: try store.loadJobs(ids: placements.map(\.jobID)).map { ($0.id, $0) })
+                loaded = Dictionary(uniqueKeysWithValues: try loadWhole(placements.map(\.jobID)).map { ($0.id, $0) })
             } catch {
                 for placement in placements {
                     release((queued[placement.jobID]?.request ?? .zero), on: placement.environment)
@@ -534,6 +534,13 @@ package actor Scheduler {
     }
 
     // MARK: Bookkeeping
+
+    /// Whole jobs: the version the next commit writes where there is one (a retried job's last
+    /// attempt is not in the store yet), else the store's.
+    private func loadWhole(_ ids: [String]) throws(DocketError) -> [Job] {
+        let missing = ids.filter { jobsToSave[$0] == nil }
+        return ids.compactMap { jobsToSave[$0] } + (missing.isEmpty ? [] : try store.loadJobs(ids: missing))
+    }
 
     // Computed first, then stored: `environments[name]?.used = environments[name]...` would
     // read the dictionary while its own modify access is in progress (an exclusivity trap).

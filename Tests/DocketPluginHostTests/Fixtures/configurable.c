@@ -20,7 +20,7 @@
 static docket_status fx_create(const docket_host_api *h, const char *c, void **out, char *e, size_t n) { (void)h; (void)c; (void)e; (void)n; *out = (void *)1; return DOCKET_OK; }
 static void fx_destroy(void *i) { (void)i; }
 static docket_status fx_capacity(void *i, docket_executor_capacity *o, char *e, size_t n) { (void)i; (void)e; (void)n; o->healthy = 1; o->vcpu_millis = 1000; o->memory_mib = 100; return DOCKET_OK; }
-static docket_status fx_start(void *i, const docket_attempt_spec *s, char *e, size_t n) { (void)i; (void)s; (void)e; (void)n; return DOCKET_E_UNSUPPORTED; }
+__attribute__((unused)) static docket_status fx_start(void *i, const docket_attempt_spec *s, char *e, size_t n) { (void)i; (void)s; (void)e; (void)n; return DOCKET_E_UNSUPPORTED; }
 static docket_status fx_signal(void *i, const char *a, int32_t s, char *e, size_t n) { (void)i; (void)a; (void)s; (void)e; (void)n; return DOCKET_E_NOT_FOUND; }
 static docket_status fx_terminate(void *i, const char *a, int64_t g, char *e, size_t n) { (void)i; (void)a; (void)g; (void)e; (void)n; return DOCKET_E_NOT_FOUND; }
 static docket_status fx_list(void *i, docket_attempt_visitor v, void *c, char *e, size_t n) { (void)i; (void)v; (void)c; (void)e; (void)n; return DOCKET_OK; }
@@ -46,7 +46,7 @@ static const docket_executor_v1 table = {
     fx_signal, fx_terminate, fx_list, NULL,
 };
 
-static struct {
+__attribute__((unused)) static struct {
     docket_plugin_descriptor descriptor;
     uint64_t tail;
 } fixture = {
