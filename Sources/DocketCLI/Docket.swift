@@ -75,6 +75,7 @@ struct Submit: AsyncParsableCommand {
     @Option(help: "vCPUs to reserve (overrides the definition).") var vcpus: Double?
     @Option(help: "Memory limit in MiB (overrides the definition).") var memory: Int?
     @Option(name: .customLong("env"), help: "Environment variable NAME=VALUE (repeatable).") var environment: [String] = []
+    @Option(help: "Attempts in all, 1 to 10 (retryStrategy.attempts; default: the definition's, else 1).") var attempts: Int?
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] = []
 
     func run() async throws {
@@ -97,6 +98,7 @@ struct Submit: AsyncParsableCommand {
             if !variables.isEmpty { overrides["environment"] = .array(variables) }
             var body: [String: JSONValue] = ["jobName": .string(name), "jobQueue": .string(queue), "jobDefinition": .string(definition)]
             if !overrides.isEmpty { body["containerOverrides"] = .object(overrides) }
+            if let attempts { body["retryStrategy"] = ["attempts": .number(Double(attempts))] }
             let answer = try await endpoint.client().call("SubmitJob", .object(body))
             print(answer["jobId"]?.stringValue ?? "")
         }

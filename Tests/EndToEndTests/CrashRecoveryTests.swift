@@ -38,4 +38,35 @@ final class CrashRecoveryTests: XCTestCase {
         let runs = try FileManager.default.contentsOfDirectory(atPath: marker).map { String($0.prefix(4)) }.sorted()
         XCTAssertEqual(runs, ["job0", "job1", "job2", "job3", "job4"], "every job ran exactly once")
     }
+
+    func testAnAttemptLostWithTheServerIsFailedWithTheReasonAndRetried() throws {
+        let server = try ServerHarness(config: """
+            server:
+              terminate_grace_seconds: 1
+            """)
+        try server.start()
+        let id = try server.submit(["--attempts", "2", "--", "sleep", "300"])
+        _ = try server.waitForStatus(id, ["RUNNING"])
+        server.stop(signal: SIGKILL)
+        // The machine "reboots": the attempt's supervisor and the job die with the server.
+        let state = server.dataDirectory + "/executors/default/\(id)-1"
+        for file in ["shim_pid", "pid"] {
+            let text = try String(contentsOfFile: state + "/" + file, encoding: .utf8)
+            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) { kill(pid, SIGKILL) }
+        }
+        try server.start()
+        let deadline = Date().addingTimeInterval(20)
+        var job: [String: Any] = [:]
+        repeat {
+            job = try server.describe(id)
+            if (job["attempts"] as? [[String: Any]])?.count == 2 { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        } while Date() < deadline
+        let attempts = try XCTUnwrap(job["attempts"] as? [[String: Any]])
+        XCTAssertEqual(attempts.count, 2, "the lost attempt was retried")
+        XCTAssertEqual(attempts[0]["statusReason"] as? String, "the attempt's supervisor died without recording an exit")
+        _ = try server.waitForStatus(id, ["RUNNING"])
+        XCTAssertEqual(try server.docket(["terminate", id, "--reason", "cleanup"]).status, 0)
+        _ = try server.waitForStatus(id, ["FAILED"])
+    }
 }

@@ -128,4 +128,39 @@ final class ProcessJobTests: XCTestCase {
         XCTAssertTrue(logs.hasSuffix("hello\n"), logs)
         XCTAssertTrue(logs.contains("ignores the image"), "the process executor says once that it ignores the image: \(logs)")
     }
+
+    func testJobsOfARootServerRunAsTheUnprivilegedUser() throws {
+        try XCTSkipUnless(geteuid() == 0, "only a root server switches users")
+        let server = try ServerHarness(config: Self.config)
+        try server.start()
+        let id = try server.submit(["--", "id", "-un"])
+        XCTAssertEqual(try server.docket(["wait", id]).status, 0)
+        XCTAssertTrue(try server.docket(["logs", id]).stdout.hasSuffix("nobody\n"))
+    }
+
+    func testMemoryLimitIsEnforcedAndReportedAsAnOutOfMemoryKill() throws {
+        try XCTSkipUnless(FileManager.default.isWritableFile(atPath: "/sys/fs/cgroup/memory") || FileManager.default.isWritableFile(atPath: "/sys/fs/cgroup/cgroup.controllers"),
+                          "this machine gives no writable cgroup, so limits are documented as not enforced")
+        let server = try ServerHarness(config: Self.config)
+        try server.start()
+        // 20 MiB limit; the job holds 200 MB in a shell variable.
+        let id = try server.submit(["--memory", "20", "--", "sh", "-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo survived ${#x}"])
+        let job = try server.waitForStatus(id, ["FAILED", "SUCCEEDED"], timeout: 60)
+        XCTAssertEqual(job["status"] as? String, "FAILED")
+        let container = job["container"] as? [String: Any]
+        XCTAssertEqual(container?["reason"] as? String, "OutOfMemoryError: Container killed due to memory usage")
+        XCTAssertFalse(try server.docket(["logs", id]).stdout.contains("survived"))
+    }
+
+    func testSIGTERMStopsTheServerCleanlyAndJobsKeepTheirState() throws {
+        let server = try ServerHarness(config: Self.config)
+        try server.start()
+        let id = try server.submit(["--", "echo", "before stop"])
+        XCTAssertEqual(try server.docket(["wait", id]).status, 0)
+        server.stop(signal: SIGTERM)
+        XCTAssertEqual(server.process?.terminationReason, .exit)
+        XCTAssertEqual(server.process?.terminationStatus, 0)
+        try server.start()
+        XCTAssertEqual(try server.describe(id)["status"] as? String, "SUCCEEDED")
+    }
 }
