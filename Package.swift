@@ -29,7 +29,10 @@ let package = Package(
         .target(name: "DocketStore", dependencies: [
             "DocketCore", .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .target(name: "DocketScheduler", dependencies: ["DocketCore"]),
+        // The scheduler's actor state is checked for exclusive access in debug builds (tests);
+        // release builds skip the dynamic checks on its hot path.
+        .target(name: "DocketScheduler", dependencies: ["DocketCore"],
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "DocketPluginHost", dependencies: [
             "DocketCore", "CDocketPlugin", .product(name: "Logging", package: "swift-log"),
         ]),

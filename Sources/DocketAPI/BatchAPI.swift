@@ -84,12 +84,12 @@ struct APIResponder<Backend: BatchBackend>: HTTPResponder {
                              message: "The request body is larger than \(maximumBodyBytes) bytes; send a smaller request.")
         }
         guard buffer.readableBytes > 0 else { return [:] }
-        let data = Data(buffer.readableBytesView)
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
+            value = try JSONParser.parse(Array(buffer.readableBytesView))
         } catch {
-            throw APIFailure(status: .badRequest, type: "ClientException", message: "The request body is not valid JSON; send a JSON object.")
+            throw APIFailure(status: .badRequest, type: "ClientException",
+                             message: "The request body is not valid JSON (\(error.message) at byte \(error.offset)); send a JSON object.")
         }
         guard case .object(let members) = value else {
             throw APIFailure(status: .badRequest, type: "ClientException", message: "The request body must be a JSON object.")

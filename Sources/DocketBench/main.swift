@@ -108,7 +108,7 @@ func benchEndToEnd() throws {
           - name: default
             executor: process
             allow_root: true
-            settings: { vcpus: \(concurrency), memory_mib: \(concurrency * 1024) }
+            settings: { vcpus: \(concurrency), memory_mib: \(concurrency * 1024)\(ProcessInfo.processInfo.environment["DOCKET_BENCH_CGROUPS_OFF"] != nil ? ", cgroups: \"off\"" : "") }
         """)
     defer { server.stop() }
     let client = try KeepAliveClient(port: server.port)
@@ -119,6 +119,7 @@ func benchEndToEnd() throws {
     }
     let submitted = now()
     while try jobCount(client, status: "SUCCEEDED") + jobCount(client, status: "FAILED") < count {
+        guard now() - start < 600 else { throw BenchError("the jobs did not finish in 600 s; is the compute environment healthy?") }
         usleep(20_000)
     }
     let elapsed = now() - start
@@ -231,7 +232,12 @@ final class TemplateJobStore: SchedulerStore {
         ids.map { id in
             var job = template
             job.id = id
-            job.sequence = Int64(String(id.dropFirst(4).prefix { $0.isNumber })) ?? 0
+            var sequence: Int64 = 0
+            for byte in id.utf8.dropFirst(4) {
+                guard byte >= 48 && byte <= 57 else { break }
+                sequence = sequence * 10 + Int64(byte - 48)
+            }
+            job.sequence = sequence
             job.status = .runnable
             return job
         }
@@ -245,7 +251,7 @@ final class NullExecutor: ExecutorPort {
 }
 
 func benchScale() async throws {
-    let count = 100_000
+    let count = Int(ProcessInfo.processInfo.environment["DOCKET_BENCH_SCALE_JOBS"] ?? "") ?? 100_000
     var settings = Scheduler.Settings()
     settings.runsCyclesAutomatically = false
     let container = ContainerSpec(image: "busybox", command: ["true"], environment: [], resources: Resources(vcpuMillis: 1000, memoryMiB: 64),
@@ -279,6 +285,14 @@ func benchScale() async throws {
         placed += launches.count
     }
     let elapsed = now() - start
+    if ProcessInfo.processInfo.environment["DOCKET_BENCH_EXPERIMENT"] != nil {
+        let store = TemplateJobStore(template: template)
+        let ids = (1...count).map { "job-\($0)" + String(repeating: "x", count: max(0, 36 - 4 - String($0).count)) }
+        let t0 = now()
+        var total = 0
+        for chunk in stride(from: 0, to: count, by: 256) { total += try store.loadJobs(ids: Array(ids[chunk..<min(count, chunk + 256)])).count }
+        print("experiment: loading \(total) jobs from the template store took \(format(now() - t0, 3)) s")
+    }
     print("scale: \(count) RUNNABLE jobs: \(format(Double(placed) / elapsed, 0)) scheduling decisions/s (\(placed) placed in \(format(elapsed, 2)) s, target >= 100000/s); resident memory \(format(perJob, 0)) bytes per queued job (target < 1024)")
 }
 

@@ -48,12 +48,12 @@ package actor Scheduler {
     private let settings: Settings
     private var environments: [String: EnvironmentState] = [:]
     private var queues: [String: QueueState] = [:]
-    /// Jobs waiting to run (SUBMITTED, PENDING, RUNNABLE), compactly.
-    private var queued: [String: QueuedJob] = [:]
+    /// Jobs waiting to run (SUBMITTED, PENDING, RUNNABLE), compactly, by job key (what
+    /// policies pick), so a queued job costs one map entry beside its key.
+    private var queuedByKey: [UInt64: QueuedJob] = [:]
     /// Jobs with an attempt in hand (STARTING, RUNNING), whole.
     private var active: [String: Job] = [:]
     private var keyOfJob: [String: UInt64] = [:]
-    private var jobOfKey: [UInt64: String] = [:]
     private var nextKey: UInt64 = 1
     private var jobOfAttempt: [String: String] = [:]
     /// Attempts whose executor accepted them (start returned, or re-adopted).
@@ -65,11 +65,13 @@ package actor Scheduler {
     private var jobsToSave: [String: Job] = [:]
     private var statusesToSave: [String: JobStatusChange] = [:]
     /// SUBMITTED and PENDING jobs to settle in the next cycle.
-    private var unsettled: Set<String> = []
+    /// By job key: keys grow with submission order, so sorting them settles jobs in that order.
+    private var unsettled: Set<UInt64> = []
     private var pendingLaunches: [AttemptLaunch] = []
     /// Jobs whose TerminateJob arrived while their attempt was starting.
     private var terminateRequested: [String: String] = [:]
     private var cycleRequested = false
+    private static let retainedCapacity = 4_096
     private var cycleRunning = false
     /// Placements made since start, for benchmarks and server info.
     package private(set) var decisions: Int = 0
@@ -116,7 +118,7 @@ package actor Scheduler {
     }
 
     /// The job's status as the scheduler holds it, nil once it is finished (or unknown).
-    package func status(ofJob id: String) -> JobStatus? { queued[id]?.status ?? active[id]?.status }
+    package func status(ofJob id: String) -> JobStatus? { queuedJob(id)?.status ?? active[id]?.status }
 
     /// A job with an attempt in hand, whole.
     package func activeJob(_ id: String) -> Job? { active[id] }
@@ -150,11 +152,11 @@ package actor Scheduler {
                 }
             case .runnable:
                 let waiting = QueuedJob(job)
-                queued[job.id] = waiting
+                setQueuedJob(job.id, waiting)
                 offerToPolicy(waiting)
             case .submitted, .pending:
-                queued[job.id] = QueuedJob(job)
-                unsettled.insert(job.id)
+                setQueuedJob(job.id, QueuedJob(job))
+                unsettled.insert(key)
             case .succeeded, .failed:
                 continue
             }
@@ -179,9 +181,8 @@ package actor Scheduler {
     /// - Throws: the store's error; nothing is kept then.
     package func submit(_ job: Job) throws(DocketError) {
         try store.commit(jobs: [job], statuses: [])
-        register(job.id)
-        queued[job.id] = QueuedJob(job)
-        unsettled.insert(job.id)
+        unsettled.insert(register(job.id))
+        setQueuedJob(job.id, QueuedJob(job))
         requestCycle()
     }
 
@@ -191,16 +192,16 @@ package actor Scheduler {
     @discardableResult
     package func cancel(jobID: String, reason: String) throws(DocketError) -> Bool {
         if active[jobID] != nil { return true }
-        guard let waiting = queued[jobID] else { return false }
+        guard let waiting = queuedJob(jobID) else { return false }
         guard var job = try loadWhole([jobID]).first else { return false }
         job.status = waiting.status
         try job.move(to: .failed, reason: reason, at: clock())
         job.isCancelled = true
         try store.commit(jobs: [job], statuses: [])
         if waiting.status == .runnable, let key = keyOfJob[jobID] { queues[waiting.queue]?.policy?.jobRemoved(key: key) }
-        queued[jobID] = nil
+        setQueuedJob(jobID, nil)
         statusesToSave[jobID] = nil
-        unsettled.remove(jobID)
+        if let key = keyOfJob[jobID] { unsettled.remove(key) }
         retire(jobID)
         return true
     }
@@ -265,10 +266,11 @@ package actor Scheduler {
     /// One cycle (steps 1–4 of the type's comment); returns the launches to dispatch (step 5).
     package func cycle() -> [AttemptLaunch] {
         let now = clock()
-        for jobID in unsettled.sorted(by: { (queued[$0]?.sequence ?? 0) < (queued[$1]?.sequence ?? 0) }) {
-            settle(jobID: jobID, now: now)
+        for key in unsettled.sorted() {
+            if let jobID = queuedByKey[key]?.id { settle(jobID: jobID, now: now) }
         }
-        unsettled.removeAll(keepingCapacity: true)
+        // Capacity is kept for a cycle's usual size, not for a burst's, which must not pin its memory.
+        unsettled.removeAll(keepingCapacity: unsettled.count <= Self.retainedCapacity)
         placeRunnableJobs(now: now)
         let jobs = Array(jobsToSave.values)
         do {
@@ -281,8 +283,8 @@ package actor Scheduler {
             cycleRequested = true
             return []
         }
-        jobsToSave.removeAll(keepingCapacity: true)
-        statusesToSave.removeAll(keepingCapacity: true)
+        jobsToSave.removeAll(keepingCapacity: jobsToSave.count <= Self.retainedCapacity)
+        statusesToSave.removeAll(keepingCapacity: statusesToSave.count <= Self.retainedCapacity)
         for job in jobs where job.status.isTerminal {
             active[job.id] = nil
             retire(job.id)
@@ -294,7 +296,7 @@ package actor Scheduler {
 
     /// Step 1: SUBMITTED -> PENDING/RUNNABLE, PENDING -> RUNNABLE/FAILED.
     private func settle(jobID: String, now: Int64) {
-        guard var waiting = queued[jobID], waiting.status == .submitted || waiting.status == .pending else { return }
+        guard var waiting = queuedJob(jobID), waiting.status == .submitted || waiting.status == .pending else { return }
         var unresolved: [String] = []
         for dependencyID in waiting.dependsOn {
             let status = self.status(ofJob: dependencyID) ?? (try? store.status(ofJob: dependencyID)) ?? nil
@@ -310,24 +312,24 @@ package actor Scheduler {
             for dependencyID in unresolved { dependents[dependencyID, default: []].append(jobID) }
             if waiting.status == .submitted {
                 waiting.status = .pending
-                queued[jobID] = waiting
+                setQueuedJob(jobID, waiting)
                 statusesToSave[jobID] = JobStatusChange(jobID: jobID, status: .pending, statusReason: nil)
             }
             return
         }
         waiting.status = .runnable
         waiting.runnableAt = now
-        queued[jobID] = waiting
+        setQueuedJob(jobID, waiting)
         statusesToSave[jobID] = JobStatusChange(jobID: jobID, status: .runnable, statusReason: unsatisfiableReason(waiting))
         offerToPolicy(waiting)
     }
 
     /// Fails a job that never ran (a dependency failed): loaded whole, written whole.
     private func failWaitingJob(_ jobID: String, reason: String, now: Int64) {
-        guard let waiting = queued[jobID], var job = (try? loadWhole([jobID]))?.first else { return }
+        guard let waiting = queuedJob(jobID), var job = (try? loadWhole([jobID]))?.first else { return }
         job.status = waiting.status
         try? job.move(to: .failed, reason: reason, at: now)
-        queued[jobID] = nil
+        setQueuedJob(jobID, nil)
         statusesToSave[jobID] = nil
         active[jobID] = job  // retired once the commit is durable
         jobsToSave[jobID] = job
@@ -361,37 +363,35 @@ package actor Scheduler {
         }
         for queueState in ordered {
             guard let policy = queueState.policy else { continue }
-            let order = queueState.queue.computeEnvironmentOrder.map(\.computeEnvironment)
-            let free = order.reduce(Resources.zero) { result, name in
-                guard let state = environments[name], state.isSchedulable else { return result }
-                return result.maximum(state.free)
+            // The queue's schedulable compute environments and what each has free, as plain
+            // values: the per-job fitting below touches no dictionary.
+            var candidates: [(name: String, free: Resources)] = []
+            for entry in queueState.queue.computeEnvironmentOrder {
+                guard let state = environments[entry.computeEnvironment], state.isSchedulable else { continue }
+                candidates.append((entry.computeEnvironment, state.free))
             }
+            let free = candidates.reduce(Resources.zero) { $0.maximum($1.free) }
             guard free.vcpuMillis > 0, free.memoryMiB > 0 else { continue }
-            var placements: [(jobID: String, key: UInt64, environment: String)] = []
+            var placements: [(jobID: String, key: UInt64, environment: String, request: Resources)] = []
             for key in Array(policy.pick(free: free, limit: settings.pickLimit)) {
-                guard let jobID = jobOfKey[key], let waiting = queued[jobID], waiting.status == .runnable else { continue }
-                guard let target = order.first(where: { name in
-                    guard let state = environments[name], state.isSchedulable else { return false }
-                    return state.free.accommodates(waiting.request)
-                }) else { continue }
-                reserve(waiting.request, on: target)
-                placements.append((jobID, key, target))
+                guard let waiting = queuedByKey[key], waiting.status == .runnable else { continue }
+                guard let index = candidates.firstIndex(where: { $0.free.accommodates(waiting.request) }) else { continue }
+                candidates[index].free = candidates[index].free - waiting.request
+                placements.append((waiting.id, key, candidates[index].name, waiting.request))
             }
             guard !placements.isEmpty else { continue }
             let loaded: [String: Job]
             do {
                 loaded = Dictionary(uniqueKeysWithValues: try loadWhole(placements.map(\.jobID)).map { ($0.id, $0) })
             } catch {
-                for placement in placements {
-                    release((queued[placement.jobID]?.request ?? .zero), on: placement.environment)
-                }
-                continue
+                continue  // nothing was reserved yet; the jobs stay RUNNABLE for the next cycle
             }
+            var environmentValues: [String: ComputeEnvironment] = [:]
+            for candidate in candidates { environmentValues[candidate.name] = environments[candidate.name]?.environment }
             for placement in placements {
-                guard let waiting = queued[placement.jobID], var job = loaded[placement.jobID] else {
-                    release((queued[placement.jobID]?.request ?? .zero), on: placement.environment)
-                    continue
-                }
+                guard let waiting = queuedByKey[placement.key], var job = loaded[placement.jobID],
+                      let environment = environmentValues[placement.environment] else { continue }
+                reserve(placement.request, on: placement.environment)
                 decisions += 1
                 job.status = .runnable
                 job.runnableAt = waiting.runnableAt
@@ -402,13 +402,12 @@ package actor Scheduler {
                 job.attempts.append(attempt)
                 job.isRetry = false
                 try? job.move(to: .starting, reason: nil, at: now)
-                queued[job.id] = nil
-                statusesToSave[job.id] = nil
+                queuedByKey[placement.key] = nil
+                if !statusesToSave.isEmpty { statusesToSave[job.id] = nil }
                 update(job)
                 jobOfAttempt[attemptID] = job.id
                 policy.jobStarted(key: placement.key, usage: waiting.request, at: now)
-                pendingLaunches.append(AttemptLaunch(job: job, attempt: attempt, queue: queueState.queue,
-                                                     environment: environments[placement.environment]!.environment))
+                pendingLaunches.append(AttemptLaunch(job: job, attempt: attempt, queue: queueState.queue, environment: environment))
             }
         }
     }
@@ -529,11 +528,18 @@ package actor Scheduler {
         active[job.id] = nil
         jobsToSave[job.id] = job
         let waiting = QueuedJob(job)
-        queued[job.id] = waiting
+        setQueuedJob(job.id, waiting)
         offerToPolicy(waiting)
     }
 
     // MARK: Bookkeeping
+
+    private func queuedJob(_ jobID: String) -> QueuedJob? { keyOfJob[jobID].flatMap { queuedByKey[$0] } }
+
+    private func setQueuedJob(_ jobID: String, _ job: QueuedJob?) {
+        guard let key = keyOfJob[jobID] else { return }
+        queuedByKey[key] = job
+    }
 
     /// Whole jobs: the version the next commit writes where there is one (a retried job's last
     /// attempt is not in the store yet), else the store's.
@@ -565,7 +571,6 @@ package actor Scheduler {
         let key = nextKey
         nextKey += 1
         keyOfJob[jobID] = key
-        jobOfKey[key] = jobID
         return key
     }
 
@@ -576,10 +581,10 @@ package actor Scheduler {
 
     /// Forgets a finished job and wakes the jobs that wait on it.
     private func retire(_ jobID: String) {
-        if let key = keyOfJob.removeValue(forKey: jobID) { jobOfKey[key] = nil }
+        if let key = keyOfJob.removeValue(forKey: jobID) { queuedByKey[key] = nil }
         terminateRequested[jobID] = nil
         if let waiting = dependents.removeValue(forKey: jobID) {
-            unsettled.formUnion(waiting)
+            unsettled.formUnion(waiting.compactMap { keyOfJob[$0] })
             cycleRequested = true
             if settings.runsCyclesAutomatically && !cycleRunning { requestCycle() }
         }

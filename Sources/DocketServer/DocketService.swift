@@ -5,6 +5,30 @@ import DocketScheduler
 import DocketStore
 import Foundation
 import Logging
+import Synchronization
+
+/// Compute environments, job queues and job definitions, kept in memory beside the store. This
+/// server is the store's only writer, so the submit path reads them without a query; every
+/// change is written to the store first, then here.
+struct Catalog {
+    var environments: [String: ComputeEnvironment] = [:]
+    var queues: [String: JobQueue] = [:]
+    /// By name, revisions in ascending order.
+    var definitions: [String: [JobDefinition]] = [:]
+
+    init(store: SQLiteStore) throws(DocketError) {
+        for environment in try store.computeEnvironments() { environments[environment.name] = environment }
+        for queue in try store.jobQueues() { queues[queue.name] = queue }
+        for definition in try store.jobDefinitions(name: nil, status: nil) { definitions[definition.name, default: []].append(definition) }
+    }
+
+    /// A revision, or the latest ACTIVE one when `revision` is nil.
+    func definition(name: String, revision: Int?) -> JobDefinition? {
+        guard let revisions = definitions[name] else { return nil }
+        if let revision { return revisions.first { $0.revision == revision } }
+        return revisions.last { $0.isActive }
+    }
+}
 
 /// The AWS Batch operations over the store, the scheduler and the plugins: what the API calls.
 ///
@@ -18,9 +42,11 @@ final class DocketService: BatchBackend {
     let paths: AttemptPaths
     let info: [String: JSONValue]
     let clock: @Sendable () -> Int64
+    private let catalog: Mutex<Catalog>
 
     init(arns: ARNBuilder, store: SQLiteStore, scheduler: Scheduler, runtime: PluginRuntime, paths: AttemptPaths,
-         info: [String: JSONValue], clock: @escaping @Sendable () -> Int64) {
+         info: [String: JSONValue], clock: @escaping @Sendable () -> Int64) throws(DocketError) {
+        catalog = Mutex(try Catalog(store: store))
         self.arns = arns
         self.store = store
         self.scheduler = scheduler
@@ -34,7 +60,7 @@ final class DocketService: BatchBackend {
 
     func createComputeEnvironment(_ environment: ComputeEnvironment) async throws(DocketError) -> ComputeEnvironment {
         try ResourceName.validate(environment.name, field: "computeEnvironmentName")
-        guard try !store.computeEnvironments().contains(where: { $0.name == environment.name }) else {
+        guard catalog.withLock({ $0.environments[environment.name] }) == nil else {
             throw DocketError(.conflict, "Object already exists: compute environment '\(environment.name)' exists; choose another computeEnvironmentName.", field: "computeEnvironmentName")
         }
         var stored = environment
@@ -47,11 +73,12 @@ final class DocketService: BatchBackend {
         stored.createdAt = clock()
         try await runtime.attach(stored)
         try store.save(stored)
+        catalog.withLock { $0.environments[stored.name] = stored }
         return stored
     }
 
     func describeComputeEnvironments(_ references: [String]) async throws(DocketError) -> [ComputeEnvironment] {
-        let all = try store.computeEnvironments()
+        let all = catalog.withLock { $0.environments.values.sorted { $0.name < $1.name } }
         guard !references.isEmpty else { return all }
         let names = Set(references.map { ARNBuilder.name(from: $0, kind: "compute-environment") })
         return all.filter { names.contains($0.name) }
@@ -61,10 +88,10 @@ final class DocketService: BatchBackend {
 
     func createJobQueue(_ queue: JobQueue) async throws(DocketError) -> JobQueue {
         try ResourceName.validate(queue.name, field: "jobQueueName")
-        guard try !store.jobQueues().contains(where: { $0.name == queue.name }) else {
+        guard catalog.withLock({ $0.queues[queue.name] }) == nil else {
             throw DocketError(.conflict, "Object already exists: job queue '\(queue.name)' exists; choose another jobQueueName.", field: "jobQueueName")
         }
-        let environments = Set(try store.computeEnvironments().map(\.name))
+        let environments = Set(catalog.withLock { $0.environments.keys })
         var stored = queue
         stored.computeEnvironmentOrder = try queue.computeEnvironmentOrder.map { entry throws(DocketError) in
             let name = ARNBuilder.name(from: entry.computeEnvironment, kind: "compute-environment")
@@ -77,11 +104,12 @@ final class DocketService: BatchBackend {
         stored.createdAt = clock()
         try await runtime.attach(stored)
         try store.save(stored)
+        catalog.withLock { $0.queues[stored.name] = stored }
         return stored
     }
 
     func describeJobQueues(_ references: [String]) async throws(DocketError) -> [JobQueue] {
-        let all = try store.jobQueues()
+        let all = catalog.withLock { $0.queues.values.sorted { $0.name < $1.name } }
         guard !references.isEmpty else { return all }
         let names = Set(references.map { ARNBuilder.name(from: $0, kind: "job-queue") })
         return all.filter { names.contains($0.name) }
@@ -95,11 +123,15 @@ final class DocketService: BatchBackend {
         pending.createdAt = clock()
         pending.status = "ACTIVE"
         let arns = self.arns
-        return try store.register(pending) { arns.jobDefinition($0, $1) }
+        let registered = try store.register(pending) { arns.jobDefinition($0, $1) }
+        catalog.withLock { $0.definitions[registered.name, default: []].append(registered) }
+        return registered
     }
 
     func describeJobDefinitions(references: [String], name: String?, status: String?) async throws(DocketError) -> [JobDefinition] {
-        var result = try store.jobDefinitions(name: name, status: status)
+        var result = catalog.withLock { catalog in
+            catalog.definitions.keys.sorted().flatMap { catalog.definitions[$0]! }
+        }.filter { (name == nil || $0.name == name) && (status == nil || $0.status == status) }
         if !references.isEmpty {
             var wanted: [JobDefinitionReference] = []
             for reference in references { wanted.append(try JobDefinitionReference(parsing: reference, field: "jobDefinitions")) }
@@ -115,14 +147,14 @@ final class DocketService: BatchBackend {
     func submitJob(_ submission: JobSubmission) async throws(DocketError) -> Job {
         try ResourceName.validate(submission.jobName, field: "jobName")
         let queueName = ARNBuilder.name(from: submission.jobQueue, kind: "job-queue")
-        guard let queue = try store.jobQueues().first(where: { $0.name == queueName }) else {
+        guard let queue = catalog.withLock({ $0.queues[queueName] }) else {
             throw DocketError(.notFound, "jobQueue '\(submission.jobQueue)' does not exist; list the queues with `aws batch describe-job-queues`.", field: "jobQueue")
         }
         guard queue.state == .enabled else {
             throw DocketError.invalid("jobQueue", "job queue '\(queue.name)' is DISABLED and accepts no new jobs; enable it with update-job-queue --state ENABLED.")
         }
         let reference = try JobDefinitionReference(parsing: submission.jobDefinition)
-        guard let definition = try store.jobDefinition(name: reference.name, revision: reference.revision) else {
+        guard let definition = catalog.withLock({ $0.definition(name: reference.name, revision: reference.revision) }) else {
             let what = reference.revision.map { "revision \($0) of job definition '\(reference.name)'" } ?? "an ACTIVE revision of job definition '\(reference.name)'"
             throw DocketError(.notFound, "jobDefinition: there is no \(what); register it with register-job-definition.", field: "jobDefinition")
         }
@@ -132,7 +164,7 @@ final class DocketService: BatchBackend {
         let container = try ContainerResolution.resolve(definition: definition, submission: submission)
         for dependency in submission.dependsOn {
             guard let id = dependency.jobID else { continue }
-            guard try !store.jobs(ids: [id]).isEmpty else {
+            guard try store.status(ofJob: id) != nil else {
                 throw DocketError.invalid("dependsOn", "dependsOn names job '\(id)', which does not exist; give the jobId SubmitJob returned.")
             }
         }
@@ -160,7 +192,7 @@ final class DocketService: BatchBackend {
         async throws(DocketError) -> [Job]
     {
         let queueName = ARNBuilder.name(from: queue, kind: "job-queue")
-        guard try store.jobQueues().contains(where: { $0.name == queueName }) else {
+        guard catalog.withLock({ $0.queues[queueName] }) != nil else {
             throw DocketError(.notFound, "jobQueue '\(queue)' does not exist.", field: "jobQueue")
         }
         var exact: String?

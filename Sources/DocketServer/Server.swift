@@ -107,7 +107,7 @@ package struct Server {
         }
 
         // 5. The API, until a signal.
-        let service = DocketService(arns: arns, store: store, scheduler: scheduler, runtime: runtime, paths: paths,
+        let service = try DocketService(arns: arns, store: store, scheduler: scheduler, runtime: runtime, paths: paths,
                                     info: ["version": .string(DocketVersion.current), "region": .string(arns.region),
                                            "accountId": .string(arns.accountID), "dataDir": .string(dataDirectory),
                                            "defaultExecutor": .string(configuration.defaultExecutor)],

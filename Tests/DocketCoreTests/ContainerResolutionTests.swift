@@ -67,3 +67,21 @@ final class ResourceNameTests: XCTestCase {
         XCTAssertThrowsError(try JobDefinitionReference(parsing: "train:zero"))
     }
 }
+
+final class JSONParserTests: XCTestCase {
+    func testParsesWhatAWSClientsSend() throws {
+        let text = #"{"jobName":"a\"b\u00e9\ud83d\ude00","n":-1.5e2,"ok":true,"none":null,"list":[1,{"x":[]}]}"#
+        let value = try JSONParser.parse(Array(text.utf8))
+        XCTAssertEqual(value["jobName"], "a\"bé😀")
+        XCTAssertEqual(value["n"], .number(-150))
+        XCTAssertEqual(value["ok"], true)
+        XCTAssertEqual(value["none"], .null)
+        XCTAssertEqual(value["list"], [1, ["x": []]])
+    }
+
+    func testRejectsMalformedInputWithAnOffset() {
+        for text in ["{not json", "{\"a\":1,}", "[1 2]", "\"open", "{\"a\":1} x", "", "01x"] {
+            XCTAssertThrowsError(try JSONParser.parse(Array(text.utf8)), text)
+        }
+    }
+}

@@ -4,14 +4,12 @@ import DocketFIFOQueue
 // The C entry glue of the FIFO policy: the descriptor, the function table and the conversions.
 // The ordering itself is in FIFOQueue.swift.
 
-/// One policy instance per job queue. [serialized] by the ABI, so no locking.
-final class FIFOInstance {
-    var queue = FIFOQueue()
-}
-
+/// An instance is the queue itself, behind a pointer: calls are [serialized] by the ABI, so no
+/// locking, and reaching it through an unsafe pointer costs no reference counting and no
+/// exclusivity check on the hot path (pick).
 @inline(__always)
-private func instance(_ pointer: UnsafeMutableRawPointer?) -> FIFOInstance {
-    Unmanaged<FIFOInstance>.fromOpaque(pointer!).takeUnretainedValue()
+private func queue(_ pointer: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<FIFOQueue> {
+    pointer!.assumingMemoryBound(to: FIFOQueue.self)
 }
 
 /// Writes `message` into the host's error buffer, truncated and NUL-terminated.
@@ -57,28 +55,31 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = 
             report(message, err, size)
             return DOCKET_E_INVALID_CONFIG
         }
-        let created = FIFOInstance()
-        created.queue.backfill = settings.backfill
-        out?.pointee = Unmanaged.passRetained(created).toOpaque()
+        let created = UnsafeMutablePointer<FIFOQueue>.allocate(capacity: 1)
+        created.initialize(to: FIFOQueue())
+        created.pointee.backfill = settings.backfill
+        out?.pointee = UnsafeMutableRawPointer(created)
         return DOCKET_OK
     }
     value.destroy = { pointer in
         guard let pointer else { return }
-        Unmanaged<FIFOInstance>.fromOpaque(pointer).release()
+        let instance = queue(pointer)
+        instance.deinitialize(count: 1)
+        instance.deallocate()
     }
     value.job_runnable = { pointer, job in
         guard let job else { return }
         let j = job.pointee
-        instance(pointer).queue.add(key: j.job_key, sequence: j.sequence, isRetry: (j.flags & Int32(DOCKET_POLICY_JOB_RETRY)) != 0,
+        queue(pointer).pointee.add(key: j.job_key, sequence: j.sequence, isRetry: (j.flags & Int32(DOCKET_POLICY_JOB_RETRY)) != 0,
                                     vcpuMillis: j.vcpu_millis, memoryMiB: j.memory_mib, gpus: j.gpu_count)
     }
-    value.job_removed = { pointer, key in instance(pointer).queue.remove(key) }
-    value.job_started = { pointer, key, _ in instance(pointer).queue.remove(key) }
+    value.job_removed = { pointer, key in queue(pointer).pointee.remove(key) }
+    value.job_started = { pointer, key, _ in queue(pointer).pointee.remove(key) }
     value.job_finished = { _, _, _ in }
     value.pick = { pointer, free, out, limit in
         guard let out, let free else { return 0 }
         let f = free.pointee
-        return UInt32(instance(pointer).queue.pick(freeVCPUMillis: f.vcpu_millis, freeMemoryMiB: f.memory_mib,
+        return UInt32(queue(pointer).pointee.pick(freeVCPUMillis: f.vcpu_millis, freeMemoryMiB: f.memory_mib,
                                                    freeGPUs: f.gpu_count, into: out, limit: Int(limit)))
     }
     table.initialize(to: value)
