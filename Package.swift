@@ -57,7 +57,11 @@ let package = Package(
         .target(name: "DocketExecutorProcess", dependencies: ["CDocketPlugin"],
                 path: "plugins/executor-process", exclude: ["shim", "README.md", "example-config.json"],
                 sources: ["executor_process.c"], publicHeadersPath: "."),
-        .executableTarget(name: "DocketShim", path: "plugins/executor-process/shim"),
+        // The shim runs once per attempt, so its start-up is on every job's path: link it
+        // without the Swift runtime SwiftPM would otherwise load into this plain C program.
+        .executableTarget(name: "DocketShim", path: "plugins/executor-process/shim",
+                          cSettings: [.unsafeFlags(["-O2"])],
+                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
         // The FIFO ordering is its own module so the benchmark can call it directly, beside the
         // same code called through the C ABI.
         .target(name: "DocketFIFOQueue", path: "plugins/policy-fifo/Queue"),
