@@ -50,7 +50,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "DocketBench", dependencies: [
-            "DocketCore", "DocketScheduler", "DocketPluginHost", "CDocketPlugin", "DocketFIFOQueue",
+            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "CDocketPlugin", "DocketFIFOQueue",
         ]),
 
         // Plugins shipped with Docket.
@@ -71,7 +71,7 @@ let package = Package(
 
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore"]),
         .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketCore"]),
-        .testTarget(name: "DocketSchedulerTests", dependencies: ["DocketScheduler", "DocketCore", "DocketPluginHost"]),
+        .testTarget(name: "DocketSchedulerTests", dependencies: ["DocketScheduler", "DocketCore", "DocketPluginHost", "DocketServer"]),
         .testTarget(name: "DocketPluginHostTests", dependencies: ["DocketPluginHost", "DocketCore", "CDocketPlugin"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DocketCore"]),

@@ -3,6 +3,7 @@ import DocketCore
 import DocketFIFOQueue
 import DocketPluginHost
 import DocketScheduler
+import DocketServer
 import Foundation
 import Logging
 
@@ -262,7 +263,7 @@ func benchScale() async throws {
     let scheduler = Scheduler(store: TemplateJobStore(template: template), lastSequence: 0, settings: settings, clock: { 0 })
     let environment = ComputeEnvironment(name: "big", arn: "arn", uuid: "u", executor: "null", createdAt: 0)
     let queue = JobQueue(name: "q", arn: "arn", priority: 1, computeEnvironmentOrder: [ComputeEnvironmentOrder(order: 1, computeEnvironment: "big")], createdAt: 0)
-    await scheduler.setQueue(queue, policy: BenchPolicyAdapter(instance: try loadFIFO()))
+    await scheduler.setQueue(queue, policy: PolicyAdapter(instance: try loadFIFO()))
     // No capacity while queueing, so every job stays RUNNABLE.
     await scheduler.setEnvironment(environment, port: NullExecutor(), capacity: .zero, isHealthy: true, healthReason: nil)
     let before = residentBytes()
@@ -294,22 +295,6 @@ func benchScale() async throws {
         print("experiment: loading \(total) jobs from the template store took \(format(now() - t0, 3)) s")
     }
     print("scale: \(count) RUNNABLE jobs: \(format(Double(placed) / elapsed, 0)) scheduling decisions/s (\(placed) placed in \(format(elapsed, 2)) s, target >= 100000/s); resident memory \(format(perJob, 0)) bytes per queued job (target < 1024)")
-}
-
-final class BenchPolicyAdapter: PolicyPort, @unchecked Sendable {
-    let instance: PolicyInstance
-    init(instance: PolicyInstance) { self.instance = instance }
-    func jobRunnable(_ job: QueuedJob, key: UInt64, queuePriority: Int) {
-        instance.jobRunnable(PolicyJob(key: key, sequence: UInt64(job.sequence), isRetry: job.isRetry, submittedAt: job.createdAt,
-                                       runnableAt: job.runnableAt, queuePriority: Int32(queuePriority), schedulingPriority: 0,
-                                       request: job.request))
-    }
-    func jobRemoved(key: UInt64) { instance.jobRemoved(key: key) }
-    func jobStarted(key: UInt64, usage: Resources, at time: Int64) { instance.jobStarted(key: key, usage: usage, startedAt: time) }
-    func jobFinished(key: UInt64, usage: Resources, startedAt: Int64, stoppedAt: Int64) {
-        instance.jobFinished(key: key, usage: usage, startedAt: startedAt, stoppedAt: stoppedAt)
-    }
-    func pick(free: Resources, limit: Int) -> ArraySlice<UInt64> { instance.pick(free: free, limit: limit) }
 }
 
 do {

@@ -91,15 +91,16 @@ final class ExecutorAdapter: ExecutorPort {
     }
 }
 
-/// Drives one job queue's policy plugin for the scheduler.
-final class PolicyAdapter: PolicyPort, @unchecked Sendable {
+/// Drives one job queue's policy plugin for the scheduler (also used by the benchmarks and
+/// the scheduler's tests, so they drive the real plugin the same way).
+package final class PolicyAdapter: PolicyPort, @unchecked Sendable {
     // @unchecked: used only from the scheduler actor (PolicyPort's contract).
-    let instance: PolicyInstance
+    package let instance: PolicyInstance
     private var shareKeys: [String: UInt64] = [:]
 
-    init(instance: PolicyInstance) { self.instance = instance }
+    package init(instance: PolicyInstance) { self.instance = instance }
 
-    func jobRunnable(_ job: QueuedJob, key: UInt64, queuePriority: Int) {
+    package func jobRunnable(_ job: QueuedJob, key: UInt64, queuePriority: Int) {
         var shareKey: UInt64 = 0
         if let share = job.shareIdentifier {
             if let known = shareKeys[share] { shareKey = known } else {
@@ -113,10 +114,10 @@ final class PolicyAdapter: PolicyPort, @unchecked Sendable {
                                        request: job.request, shareKey: shareKey, shareIdentifier: job.shareIdentifier))
     }
 
-    func jobRemoved(key: UInt64) { instance.jobRemoved(key: key) }
-    func jobStarted(key: UInt64, usage: Resources, at time: Int64) { instance.jobStarted(key: key, usage: usage, startedAt: time) }
-    func jobFinished(key: UInt64, usage: Resources, startedAt: Int64, stoppedAt: Int64) {
+    package func jobRemoved(key: UInt64) { instance.jobRemoved(key: key) }
+    package func jobStarted(key: UInt64, usage: Resources, at time: Int64) { instance.jobStarted(key: key, usage: usage, startedAt: time) }
+    package func jobFinished(key: UInt64, usage: Resources, startedAt: Int64, stoppedAt: Int64) {
         instance.jobFinished(key: key, usage: usage, startedAt: startedAt, stoppedAt: stoppedAt)
     }
-    func pick(free: Resources, limit: Int) -> ArraySlice<UInt64> { instance.pick(free: free, limit: limit) }
+    package func pick(free: Resources, limit: Int) -> ArraySlice<UInt64> { instance.pick(free: free, limit: limit) }
 }

@@ -1,6 +1,7 @@
 import DocketCore
 import DocketPluginHost
 @testable import DocketScheduler
+import DocketServer
 import Foundation
 import Logging
 import Synchronization
@@ -29,32 +30,15 @@ final class RecordingExecutor: ExecutorPort {
     func terminate(attemptID: String, graceMillis: Int64) async { terminated.withLock { $0.append(attemptID) } }
 }
 
-/// The real FIFO plugin, loaded through the ABI, as a PolicyPort.
-final class FIFOPort: PolicyPort, @unchecked Sendable {
-    let instance: PolicyInstance
-    init() throws {
-        let path = try Self.pluginPath()
-        let plugin = try PluginLoader.load(path: path, logger: Logger(label: "test"))
-        instance = try PolicyInstance(plugin: plugin, name: "q", configJSON: "{}", settings: [:], logger: Logger(label: "test"), clock: { 0 })
+/// The real FIFO plugin, loaded through the ABI and driven by the server's adapter.
+func makeFIFOPolicy() throws -> PolicyAdapter {
+    var url = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "").deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("libDocketPolicyFIFO.so").path), url.path != "/" {
+        url.deleteLastPathComponent()
     }
-    static func pluginPath() throws -> String {
-        var url = URL(fileURLWithPath: (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? "").deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: url.appendingPathComponent("libDocketPolicyFIFO.so").path), url.path != "/" {
-            url.deleteLastPathComponent()
-        }
-        return url.appendingPathComponent("libDocketPolicyFIFO.so").path
-    }
-    func jobRunnable(_ job: QueuedJob, key: UInt64, queuePriority: Int) {
-        instance.jobRunnable(PolicyJob(key: key, sequence: UInt64(job.sequence), isRetry: job.isRetry, submittedAt: job.createdAt,
-                                       runnableAt: job.runnableAt, queuePriority: Int32(queuePriority), schedulingPriority: 0,
-                                       request: job.request))
-    }
-    func jobRemoved(key: UInt64) { instance.jobRemoved(key: key) }
-    func jobStarted(key: UInt64, usage: Resources, at time: Int64) { instance.jobStarted(key: key, usage: usage, startedAt: time) }
-    func jobFinished(key: UInt64, usage: Resources, startedAt: Int64, stoppedAt: Int64) {
-        instance.jobFinished(key: key, usage: usage, startedAt: startedAt, stoppedAt: stoppedAt)
-    }
-    func pick(free: Resources, limit: Int) -> ArraySlice<UInt64> { instance.pick(free: free, limit: limit) }
+    let plugin = try PluginLoader.load(path: url.appendingPathComponent("libDocketPolicyFIFO.so").path, logger: Logger(label: "test"))
+    return PolicyAdapter(instance: try PolicyInstance(plugin: plugin, name: "q", configJSON: "{}", settings: [:],
+                                                      logger: Logger(label: "test"), clock: { 0 }))
 }
 
 final class SchedulerTests: XCTestCase {
@@ -95,8 +79,8 @@ final class SchedulerTests: XCTestCase {
     func testHigherPriorityQueueGetsTheSharedComputeEnvironmentFirst() async throws {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("shared"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 2000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
-        await scheduler.setQueue(queue("low", priority: 1, environments: ["shared"]), policy: try FIFOPort())
-        await scheduler.setQueue(queue("high", priority: 10, environments: ["shared"]), policy: try FIFOPort())
+        await scheduler.setQueue(queue("low", priority: 1, environments: ["shared"]), policy: try makeFIFOPolicy())
+        await scheduler.setQueue(queue("high", priority: 10, environments: ["shared"]), policy: try makeFIFOPolicy())
         try await scheduler.submit(job("low-1", queue: "low", sequence: 1))
         try await scheduler.submit(job("low-2", queue: "low", sequence: 2))
         try await scheduler.submit(job("high-1", queue: "high", sequence: 3))
@@ -110,7 +94,7 @@ final class SchedulerTests: XCTestCase {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("first"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
         await scheduler.setEnvironment(environment("second"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
-        await scheduler.setQueue(queue("q", priority: 1, environments: ["first", "second"]), policy: try FIFOPort())
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["first", "second"]), policy: try makeFIFOPolicy())
         for index in 1...3 { try await scheduler.submit(job("j\(index)", queue: "q", sequence: Int64(index))) }
         let launches = await settle(scheduler)
         XCTAssertEqual(launches.map(\.job.id), ["j1", "j2"])
@@ -121,7 +105,7 @@ final class SchedulerTests: XCTestCase {
     func testFinishedAttemptFreesCapacityForTheNextJob() async throws {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
-        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try makeFIFOPolicy())
         try await scheduler.submit(job("a", queue: "q", sequence: 1))
         try await scheduler.submit(job("b", queue: "q", sequence: 2))
         let firstLaunch = await settle(scheduler).map(\.job.id)
@@ -139,7 +123,7 @@ final class SchedulerTests: XCTestCase {
     func testFailedAttemptIsRetriedWhileAttemptsRemainThenFails() async throws {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
-        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try makeFIFOPolicy())
         try await scheduler.submit(job("r", queue: "q", sequence: 1, retries: 2))
         let first = await settle(scheduler).map(\.attempt.number)
         XCTAssertEqual(first, [1])
@@ -157,7 +141,7 @@ final class SchedulerTests: XCTestCase {
     func testUnsatisfiableJobWaitsRunnableNamingTheResourceAndTheLargestOffer() async throws {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 4000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
-        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try makeFIFOPolicy())
         try await scheduler.submit(job("big", queue: "q", vcpus: 8, sequence: 1))
         let launches = await settle(scheduler)
         XCTAssertTrue(launches.isEmpty)
@@ -169,7 +153,7 @@ final class SchedulerTests: XCTestCase {
     func testRecoveryReadoptsListedAttemptsAndFailsLostOnes() async throws {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 2000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
-        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try makeFIFOPolicy())
         var kept = job("kept", queue: "q", sequence: 1)
         var lost = job("lost", queue: "q", sequence: 2)
         for index in [0, 1] {
@@ -198,7 +182,7 @@ final class SchedulerTests: XCTestCase {
     func testCancelFailsRunnableJobsAndIsANoOpOnRunningOnes() async throws {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
-        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try FIFOPort())
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try makeFIFOPolicy())
         try await scheduler.submit(job("running", queue: "q", sequence: 1))
         try await scheduler.submit(job("waiting", queue: "q", sequence: 2))
         _ = await settle(scheduler)
