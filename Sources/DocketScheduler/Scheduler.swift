@@ -71,6 +71,8 @@ package actor Scheduler {
     /// Jobs whose TerminateJob arrived while their attempt was starting.
     private var terminateRequested: [String: String] = [:]
     private var cycleRequested = false
+    private var lazyCommitScheduled = false
+    private static let lazyCommitDelay = Duration.milliseconds(20)
     private static let retainedCapacity = 4_096
     private var cycleRunning = false
     /// Placements made since start, for benchmarks and server info.
@@ -177,12 +179,23 @@ package actor Scheduler {
         return lastSequence
     }
 
-    /// SubmitJob: stores the job (durably) in SUBMITTED and schedules it.
+    /// SubmitJob: stores the job durably and schedules it. A job without dependencies is
+    /// settled on the spot (SUBMITTED -> RUNNABLE, the scheduler's first step for it) and
+    /// stored RUNNABLE, which saves a second durable write per job; a job with dependencies is
+    /// stored SUBMITTED and settled by the next cycle.
     /// - Throws: the store's error; nothing is kept then.
     package func submit(_ job: Job) throws(DocketError) {
-        try store.commit(jobs: [job], statuses: [])
-        unsettled.insert(register(job.id))
-        setQueuedJob(job.id, QueuedJob(job))
+        var stored = job
+        let settlesNow = job.dependsOn.allSatisfy { $0.jobID == nil }
+        if settlesNow {
+            try? stored.move(to: .runnable, reason: nil, at: clock())
+            stored.statusReason = unsatisfiableReason(QueuedJob(stored))
+        }
+        try store.commit(jobs: [stored], statuses: [])
+        let key = register(job.id)
+        let waiting = QueuedJob(stored)
+        setQueuedJob(job.id, waiting)
+        if settlesNow { offerToPolicy(waiting) } else { unsettled.insert(key) }
         requestCycle()
     }
 
@@ -231,7 +244,21 @@ package actor Scheduler {
         try? job.move(to: .running, reason: nil, at: time)
         job.attempts[job.attempts.count - 1].startedAt = time
         job.attempts[job.attempts.count - 1].taskDetail = detail
-        update(job)
+        active[jobID] = job
+        jobsToSave[jobID] = job
+        // Nothing waits on RUNNING being durable (a restart re-adopts a STARTING attempt just
+        // the same), so it rides along with the next commit, at most `lazyCommitDelay` later.
+        if !lazyCommitScheduled {
+            lazyCommitScheduled = true
+            Task {
+                try? await Task.sleep(for: Self.lazyCommitDelay)
+                await self.lazyCommitDue()
+            }
+        }
+    }
+
+    private func lazyCommitDue() {
+        lazyCommitScheduled = false
         requestCycle()
     }
 
