@@ -275,11 +275,16 @@ private struct Reader {
             for item in sequence { items.append(try json(item, "\(field)[]")) }
             return .array(items)
         default:
-            if let value = node.int { return .number(Double(value)) }
-            if let value = node.float { return .number(value) }
-            if let value = node.bool { return .bool(value) }
-            if node.null != nil { return .null }
-            return .string(node.string ?? "")
+            // Only true and false are booleans here: YAML 1.1 would read `cgroups: off` or
+            // `region: no` as booleans, which settings never mean.
+            let text = node.string ?? ""
+            if node.scalar?.style == .plain {
+                if let value = node.int { return .number(Double(value)) }
+                if let value = node.float { return .number(value) }
+                if text == "true" || text == "false" { return .bool(text == "true") }
+                if node.null != nil { return .null }
+            }
+            return .string(text)
         }
     }
 }
