@@ -98,13 +98,13 @@ struct APIResponder<Backend: BatchBackend>: HTTPResponder {
     }
 
     private func json(_ value: JSONValue) -> Response {
-        let data = (try? JSONEncoder().encode(value)) ?? Data("{}".utf8)
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        Response(status: .ok, headers: [.contentType: "application/json"],
+                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.serialized())))
     }
 
     private func error(_ failure: APIFailure) -> Response {
         let body: JSONValue = ["__type": .string(failure.type), "message": .string(failure.message)]
-        let data = (try? JSONEncoder().encode(body)) ?? Data()
+        let data = body.serialized()
         var headers: HTTPFields = [.contentType: "application/json"]
         headers[.init("x-amzn-ErrorType")!] = failure.type
         return Response(status: failure.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))

@@ -85,3 +85,14 @@ final class JSONParserTests: XCTestCase {
         }
     }
 }
+
+final class JSONSerializationTests: XCTestCase {
+    func testSerializedTextParsesBackToTheSameValue() throws {
+        let value: JSONValue = ["s": "quote\" slash\\ line\n tab\t bell\u{07} é😀", "n": .number(-2.5), "i": 42, "b": false,
+                                "z": .null, "a": [1, ["k": []]]]
+        let text = value.serialized()
+        XCTAssertEqual(try JSONParser.parse(text), value)
+        let ordered: JSONValue = ["b": 1, "a": true]
+        XCTAssertEqual(String(decoding: ordered.serialized(), as: UTF8.self), #"{"a":true,"b":1}"#)
+    }
+}
