@@ -185,14 +185,6 @@ package actor Scheduler {
     /// stored SUBMITTED and settled by the next cycle.
     /// - Throws: the store's error; nothing is kept then.
     package func submit(_ job: Job) throws(DocketError) {
-        _ = try submit { _ in job }
-    }
-
-    /// SubmitJob with the sequence number assigned here: `make` builds the job for it, so a
-    /// submission costs one hop onto the scheduler. Returns the job as stored.
-    @discardableResult
-    package func submit(_ make: (Int64) -> Job) throws(DocketError) -> Job {
-        let job = make(allocateSequence())
         var stored = job
         let settlesNow = job.dependsOn.allSatisfy { $0.jobID == nil }
         if settlesNow {
@@ -205,7 +197,6 @@ package actor Scheduler {
         setQueuedJob(job.id, waiting)
         if settlesNow { offerToPolicy(waiting) } else { unsettled.insert(key) }
         requestCycle()
-        return stored
     }
 
     /// CancelJob (reference §5.6): a job that has not reached STARTING fails with `reason`;

@@ -169,11 +169,9 @@ final class DocketService: BatchBackend {
             }
         }
         let id = UUID().uuidString.lowercased()
-        let arns = self.arns
-        let createdAt = clock()
-        let make = { (sequence: Int64) in Job(id: id, name: submission.jobName, arn: arns.job(id), queue: queue.name,
+        let job = Job(id: id, name: submission.jobName, arn: arns.job(id), queue: queue.name,
                       jobDefinitionArn: definition.arn, jobDefinitionName: definition.name,
-                      sequence: sequence, createdAt: createdAt, container: container,
+                      sequence: await scheduler.allocateSequence(), createdAt: clock(), container: container,
                       parameters: definition.parameters.merging(submission.parameters) { _, submitted in submitted },
                       retryStrategy: submission.retryStrategy ?? definition.retryStrategy,
                       timeoutSeconds: submission.timeoutSeconds ?? definition.timeoutSeconds,
@@ -181,8 +179,9 @@ final class DocketService: BatchBackend {
                       tags: definition.tags.merging(submission.tags) { _, submitted in submitted },
                       shareIdentifier: submission.shareIdentifier,
                       schedulingPriority: submission.schedulingPriorityOverride ?? definition.schedulingPriority,
-                      platformCapabilities: definition.platformCapabilities) }
-        return try await scheduler.submit(make)
+                      platformCapabilities: definition.platformCapabilities)
+        try await scheduler.submit(job)
+        return job
     }
 
     func describeJobs(_ references: [String]) async throws(DocketError) -> [Job] {
