@@ -163,4 +163,17 @@ final class ProcessJobTests: XCTestCase {
         try server.start()
         XCTAssertEqual(try server.describe(id)["status"] as? String, "SUCCEEDED")
     }
+
+    func testLogsFollowPrintsOutputAsItComesAndReturnsWhenTheJobEnds() throws {
+        let server = try ServerHarness(config: Self.config)
+        try server.start()
+        let id = try server.submit(["--", "sh", "-c", "echo first; sleep 1; echo second"])
+        _ = try server.waitForStatus(id, ["RUNNING"])
+        let started = Date()
+        let follow = try server.docket(["logs", id, "--follow"])
+        XCTAssertEqual(follow.status, 0, follow.stderr)
+        XCTAssertTrue(follow.stdout.hasSuffix("first\nsecond\n"), follow.stdout)
+        XCTAssertGreaterThan(Date().timeIntervalSince(started), 0.3, "it waited for the second line")
+        XCTAssertEqual(try server.describe(id)["status"] as? String, "SUCCEEDED")
+    }
 }
