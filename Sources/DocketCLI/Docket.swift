@@ -76,12 +76,11 @@ struct Submit: AsyncParsableCommand {
     @Option(help: "Memory limit in MiB (overrides the definition).") var memory: Int?
     @Option(name: .customLong("env"), help: "Environment variable NAME=VALUE (repeatable).") var environment: [String] = []
     @Option(help: "Attempts in all, 1 to 10 (retryStrategy.attempts; default: the definition's, else 1).") var attempts: Int?
-    @Argument(parsing: .captureForPassthrough, help: "The command and its arguments, after --.") var command: [String] = []
+    @Argument(parsing: .postTerminator, help: "The command and its arguments, after --.") var command: [String] = []
 
     func run() async throws {
         try await Docket.runClient {
-            var argv = command
-            if argv.first == "--" { argv.removeFirst() }
+            let argv = command
             var overrides: [String: JSONValue] = [:]
             if !argv.isEmpty { overrides["command"] = .array(argv.map(JSONValue.string)) }
             var requirements: [JSONValue] = []
