@@ -60,25 +60,10 @@ final class CLITests: XCTestCase {
                        "ok: executor 'process' 1.0.0 (docket.executor.process), ABI 1.0\n")
     }
 
-    private func runDocket(_ arguments: [String]) throws -> (Int32, String, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerHarness.docketBinary)
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outText = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, outText, errText)
-    }
-
     func testUsageErrorsExit64AndPointToHelp() throws {
-        let (status, _, errors) = try runDocket(["submit", "--vcpus", "abc", "--", "true"])
-        XCTAssertEqual(status, 64)
-        XCTAssertEqual(errors, """
+        let result = try ServerHarness.runDocket(["submit", "--vcpus", "abc", "--", "true"])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertEqual(result.stderr, """
             Error: The value 'abc' is invalid for '--vcpus <vcpus>'
             Help:  --vcpus <vcpus>  vCPUs to reserve (overrides the definition).
             Usage: docket submit [--endpoint <endpoint>] [--queue <queue>] [--name <name>] [--definition <definition>] [--vcpus <vcpus>] [--memory <memory>] [--env <env> ...] [--attempts <attempts>] -- [<command> ...]
@@ -88,9 +73,9 @@ final class CLITests: XCTestCase {
     }
 
     func testAnUnreachableServerExits69WithTheFix() throws {
-        let (status, _, errors) = try runDocket(["jobs", "--endpoint", "http://127.0.0.1:1"])
-        XCTAssertEqual(status, 69)
-        XCTAssertTrue(errors.hasPrefix("error: cannot reach the docket server at http://127.0.0.1:1 ("), errors)
-        XCTAssertTrue(errors.hasSuffix("start it with `docket server` or set --endpoint / DOCKET_ENDPOINT.\n"), errors)
+        let result = try ServerHarness.runDocket(["jobs", "--endpoint", "http://127.0.0.1:1"])
+        XCTAssertEqual(result.status, 69)
+        XCTAssertTrue(result.stderr.hasPrefix("error: cannot reach the docket server at http://127.0.0.1:1 ("), result.stderr)
+        XCTAssertTrue(result.stderr.hasSuffix("start it with `docket server` or set --endpoint / DOCKET_ENDPOINT.\n"), result.stderr)
     }
 }

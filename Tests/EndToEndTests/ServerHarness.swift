@@ -82,8 +82,13 @@ final class ServerHarness {
     /// Runs the real CLI against this server.
     @discardableResult
     func docket(_ arguments: [String]) throws -> Result {
+        try Self.runDocket(arguments, endpoint: endpoint)
+    }
+
+    /// Runs the real CLI, with DOCKET_ENDPOINT set when `endpoint` is given.
+    static func runDocket(_ arguments: [String], endpoint: String? = nil) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.docketBinary)
+        process.executableURL = URL(fileURLWithPath: docketBinary)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["DOCKET_ENDPOINT"] = endpoint
