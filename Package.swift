@@ -70,6 +70,9 @@ let package = Package(
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
 
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore"]),
+        .testTarget(name: "DocketAPITests", dependencies: [
+            "DocketAPI", "DocketCore", .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "DocketStoreTests", dependencies: ["DocketStore", "DocketCore"]),
         .testTarget(name: "DocketSchedulerTests", dependencies: ["DocketScheduler", "DocketCore", "DocketPluginHost", "DocketServer"]),
         .testTarget(name: "DocketPluginHostTests", dependencies: ["DocketPluginHost", "DocketCore", "CDocketPlugin"],

@@ -5,6 +5,28 @@ enum JobDefinitionWire {
     static let known: Set<String> = ["jobDefinitionName", "type", "containerProperties", "parameters", "retryStrategy",
                                      "timeout", "schedulingPriority", "platformCapabilities", "propagateTags", "tags"]
 
+    /// RegisterJobDefinition → {jobDefinitionName, jobDefinitionArn, revision}.
+    static func register<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let registered = try await backend.registerJobDefinition(try decodeRegister(request))
+        return ["jobDefinitionName": .string(registered.name), "jobDefinitionArn": .string(registered.arn),
+                "revision": .number(Double(registered.revision))]
+    }
+
+    /// DescribeJobDefinitions → {jobDefinitions, nextToken}: by references (names, name:revision,
+    /// ARNs), jobDefinitionName and status, all optional.
+    static func describe<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let references = try request.strings("jobDefinitions", maxCount: 100) ?? []
+        for reference in references { _ = try JobDefinitionReference(parsing: reference, field: "jobDefinitions") }
+        let name = try request.string("jobDefinitionName")
+        if let name { try ResourceName.validate(name, field: "jobDefinitionName") }
+        let status = try request.enumeration("status", ["ACTIVE", "INACTIVE"])
+        let found = try await backend.describeJobDefinitions(references: references, name: name, status: status)
+        return try PageToken.page(found.map(encode), key: "jobDefinitions", request: request)
+    }
+
+    /// Decodes a RegisterJobDefinition request: container definitions only (multinode, ECS and
+    /// EKS properties are refused), with an image, as AWS requires.
+    /// - Throws: `.invalidRequest` naming the member and the rule it breaks.
     static func decodeRegister(_ request: Members) throws(DocketError) -> JobDefinition {
         let name = try request.requiredString("jobDefinitionName")
         try ResourceName.validate(name, field: "jobDefinitionName")
@@ -24,6 +46,9 @@ enum JobDefinitionWire {
         }
         guard image.count <= 255 else { throw .invalid("containerProperties.image", "containerProperties.image is longer than 255 characters.") }
         _ = try container.strings("command")
+        _ = try container.integer("vcpus", in: 1...Int64(Int32.max))
+        _ = try container.integer("memory", in: 4...Int64(Int32.max))
+        _ = try container.string("user")
         try validateEnvironment(container.objects("environment"))
         _ = try ContainerResolution.resources(of: .object(container.values), field: "containerProperties")
         return JobDefinition(name: name, revision: 0, arn: "", type: type, containerProperties: .object(container.values),
@@ -31,9 +56,17 @@ enum JobDefinitionWire {
                              retryStrategy: try decodeRetryStrategy(request.object("retryStrategy")),
                              timeoutSeconds: try decodeTimeout(request.object("timeout")),
                              schedulingPriority: try request.integer("schedulingPriority", in: 0...9999).map(Int.init),
-                             platformCapabilities: try request.strings("platformCapabilities") ?? ["EC2"],
+                             platformCapabilities: try decodePlatformCapabilities(request),
                              propagateTags: try request.bool("propagateTags"), tags: try request.tags(), createdAt: 0,
                              extra: request.extra(excluding: known))
+    }
+
+    static func decodePlatformCapabilities(_ request: Members) throws(DocketError) -> [String] {
+        guard let capabilities = try request.strings("platformCapabilities", maxCount: 2) else { return ["EC2"] }
+        for capability in capabilities where !["EC2", "FARGATE"].contains(capability) {
+            throw .invalid("platformCapabilities", "platformCapabilities holds '\(capability)'; each entry must be EC2 or FARGATE.")
+        }
+        return capabilities
     }
 
     /// environment entries: names required, and none may start with AWS_BATCH (reserved).
@@ -47,6 +80,8 @@ enum JobDefinitionWire {
         }
     }
 
+    /// retryStrategy: attempts 1 to 10 (required with evaluateOnExit), at most 5 evaluateOnExit
+    /// rules, each with action RETRY or EXIT and AWS's glob patterns.
     static func decodeRetryStrategy(_ members: Members?) throws(DocketError) -> RetryStrategy? {
         guard let members else { return nil }
         let rules = try members.objects("evaluateOnExit", maxCount: 5) ?? []
@@ -81,6 +116,7 @@ enum JobDefinitionWire {
         return body.allSatisfy(allowed)
     }
 
+    /// timeout.attemptDurationSeconds: at least 60, as AWS requires.
     static func decodeTimeout(_ members: Members?) throws(DocketError) -> Int64? {
         guard let members else { return nil }
         guard let seconds = try members.integer("attemptDurationSeconds") else { return nil }
@@ -104,6 +140,7 @@ enum JobDefinitionWire {
         return .object(members)
     }
 
+    /// JobDefinition as DescribeJobDefinitions returns it: stored extra members, then Docket's own.
     static func encode(_ definition: JobDefinition) -> JSONValue {
         var members = definition.extra
         members["jobDefinitionName"] = .string(definition.name)

@@ -2,38 +2,75 @@ import DocketCore
 
 /// CreateJobQueue and DescribeJobQueues on the wire.
 enum JobQueueWire {
+    /// CreateJobQueue → {jobQueueName, jobQueueArn}.
+    static func create<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let created = try await backend.createJobQueue(try decodeCreate(request))
+        return ["jobQueueName": .string(created.name), "jobQueueArn": .string(created.arn)]
+    }
+
+    /// DescribeJobQueues → {jobQueues, nextToken}.
+    static func describe<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let references = try request.strings("jobQueues", maxCount: 100) ?? []
+        let found = try await backend.describeJobQueues(references)
+        let arns = backend.arns
+        return try PageToken.page(found.map { encode($0, arns: arns) }, key: "jobQueues", request: request)
+    }
+
+    /// Decodes a CreateJobQueue request. Compute environments stay as sent (names or ARNs);
+    /// the backend checks they exist and normalises them to names.
+    /// - Throws: `.invalidRequest` naming the member and the rule it breaks.
     static func decodeCreate(_ request: Members) throws(DocketError) -> JobQueue {
         let name = try request.requiredString("jobQueueName")
         try ResourceName.validate(name, field: "jobQueueName")
         let priority = try request.requiredInteger("priority", in: 0...Int64(Int32.max))
         let state = try request.enumeration("state", ["ENABLED", "DISABLED"]).flatMap(ResourceState.init(rawValue:)) ?? .enabled
+        if request.has("serviceEnvironmentOrder") {
+            throw .invalid("serviceEnvironmentOrder", "serviceEnvironmentOrder: Docket runs jobs on compute environments only; give computeEnvironmentOrder instead.")
+        }
+        if let type = try request.enumeration("jobQueueType", ["EKS", "ECS", "ECS_FARGATE", "SAGEMAKER_TRAINING"]), type != "ECS" {
+            throw .invalid("jobQueueType", "jobQueueType '\(type)': Docket's queues are ECS queues; send ECS or omit jobQueueType.")
+        }
         guard let entries = try request.objects("computeEnvironmentOrder", maxCount: 3), !entries.isEmpty else {
             throw .invalid("computeEnvironmentOrder", "computeEnvironmentOrder is required: 1 to 3 entries of {order, computeEnvironment}.")
         }
         var order: [ComputeEnvironmentOrder] = []
         for entry in entries {
-            order.append(ComputeEnvironmentOrder(order: Int(try entry.requiredInteger("order", in: 0...Int64(Int32.max))),
-                                                 computeEnvironment: try entry.requiredString("computeEnvironment")))
+            let position = Int(try entry.requiredInteger("order", in: 0...Int64(Int32.max)))
+            let environment = try entry.requiredString("computeEnvironment")
+            let environmentName = ARNBuilder.name(from: environment, kind: "compute-environment")
+            if order.contains(where: { $0.order == position }) {
+                throw .invalid(entry.name("order"), "\(entry.name("order")) is \(position), which another entry already uses; give each compute environment its own order.")
+            }
+            if order.contains(where: { ARNBuilder.name(from: $0.computeEnvironment, kind: "compute-environment") == environmentName }) {
+                throw .invalid(entry.name("computeEnvironment"), "\(entry.name("computeEnvironment")) '\(environment)' is listed twice; list each compute environment once.")
+            }
+            order.append(ComputeEnvironmentOrder(order: position, computeEnvironment: environment))
         }
         if let policy = try request.string("schedulingPolicyArn") {
+            // The backend runs every API-created queue with the FIFO policy, so accepting an ARN
+            // would promise an order Docket does not keep.
             throw .invalid("schedulingPolicyArn", "schedulingPolicyArn '\(policy)': scheduling policies arrive in a later Docket release; create the queue without one (FIFO).")
         }
-        if let actions = try request.objects("jobStateTimeLimitActions") {
-            for action in actions {
-                _ = try action.requiredString("reason")
-                guard try action.enumeration("state", ["RUNNABLE"]) != nil else {
-                    throw .invalid(action.name("state"), "\(action.name("state")) is required; it must be RUNNABLE.")
-                }
-                _ = try action.requiredInteger("maxTimeSeconds", in: 600...86_400)
-                guard try action.enumeration("action", ["CANCEL", "TERMINATE"]) != nil else {
-                    throw .invalid(action.name("action"), "\(action.name("action")) is required; it must be CANCEL or TERMINATE.")
-                }
-            }
-        }
+        let actions = try request.objects("jobStateTimeLimitActions") ?? []
+        for action in actions { try validateTimeLimitAction(action) }
         return JobQueue(name: name, arn: "", state: state, priority: Int(priority), computeEnvironmentOrder: order,
-                        jobStateTimeLimitActions: request.values["jobStateTimeLimitActions"], tags: try request.tags(), createdAt: 0)
+                        jobStateTimeLimitActions: actions.isEmpty ? nil : request.values["jobStateTimeLimitActions"],
+                        tags: try request.tags(), createdAt: 0)
     }
 
+    /// One JobStateTimeLimitAction: reason, state RUNNABLE, maxTimeSeconds 600 to 86,400, action CANCEL or TERMINATE.
+    static func validateTimeLimitAction(_ action: Members) throws(DocketError) {
+        _ = try action.requiredString("reason")
+        guard try action.enumeration("state", ["RUNNABLE"]) != nil else {
+            throw .invalid(action.name("state"), "\(action.name("state")) is required; it must be RUNNABLE.")
+        }
+        _ = try action.requiredInteger("maxTimeSeconds", in: 600...86_400)
+        guard try action.enumeration("action", ["CANCEL", "TERMINATE"]) != nil else {
+            throw .invalid(action.name("action"), "\(action.name("action")) is required; it must be CANCEL or TERMINATE.")
+        }
+    }
+
+    /// JobQueueDetail, with compute environments as ARNs (the backend stores names).
     static func encode(_ queue: JobQueue, arns: ARNBuilder) -> JSONValue {
         var members: [String: JSONValue] = [
             "jobQueueName": .string(queue.name),
@@ -43,7 +80,8 @@ enum JobQueueWire {
             "statusReason": .string(queue.statusReason),
             "priority": .number(Double(queue.priority)),
             "computeEnvironmentOrder": .array(queue.computeEnvironmentOrder.map {
-                ["order": .number(Double($0.order)), "computeEnvironment": .string(arns.computeEnvironment($0.computeEnvironment))]
+                let name = ARNBuilder.name(from: $0.computeEnvironment, kind: "compute-environment")
+                return ["order": .number(Double($0.order)), "computeEnvironment": .string(arns.computeEnvironment(name))]
             }),
             "tags": .object(queue.tags.mapValues(JSONValue.string)),
             "jobQueueType": "ECS",

@@ -1,56 +1,115 @@
 import DocketCore
 
-/// SubmitJob, DescribeJobs and ListJobs on the wire.
+/// SubmitJob, DescribeJobs, CancelJob and TerminateJob on the wire (ListJobs: `ListJobsQuery`).
 enum JobWire {
+    /// SubmitJob → {jobArn, jobName, jobId}.
+    static func submit<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let job = try await backend.submitJob(try decodeSubmit(request))
+        return ["jobArn": .string(job.arn), "jobName": .string(job.name), "jobId": .string(job.id)]
+    }
+
+    /// DescribeJobs → {jobs}: 1 to 100 ids or ARNs; unknown ones are left out, as AWS does.
+    static func describe<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        guard let references = try request.strings("jobs", maxCount: 100) else {
+            throw .invalid("jobs", "jobs is required: a list of 1 to 100 job ids or ARNs.")
+        }
+        let arns = backend.arns
+        return ["jobs": .array(try await backend.describeJobs(references).map { encodeDetail($0, arns: arns) })]
+    }
+
+    /// CancelJob → {}: jobId and reason are both required.
+    static func cancel<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let (job, reason) = try decodeStop(request)
+        try await backend.cancelJob(job, reason: reason)
+        return [:]
+    }
+
+    /// TerminateJob → {}: jobId and reason are both required.
+    static func terminate<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let (job, reason) = try decodeStop(request)
+        try await backend.terminateJob(job, reason: reason)
+        return [:]
+    }
+
+    static func decodeStop(_ request: Members) throws(DocketError) -> (job: String, reason: String) {
+        let job = try request.requiredString("jobId")
+        guard !job.isEmpty else { throw .invalid("jobId", "jobId is empty; give the jobId SubmitJob returned, or the job's ARN.") }
+        return (job, try request.requiredString("reason"))
+    }
+
+    /// Decodes a SubmitJob request into a `JobSubmission`; the backend resolves it against the
+    /// queue and the job definition.
+    /// - Throws: `.invalidRequest` naming the member and the rule it breaks; arrayProperties,
+    ///   node, ECS and EKS overrides are refused until Docket supports them.
     static func decodeSubmit(_ request: Members) throws(DocketError) -> JobSubmission {
         let name = try request.requiredString("jobName")
         try ResourceName.validate(name, field: "jobName")
-        var submission = JobSubmission(jobName: name, jobQueue: try request.requiredString("jobQueue"),
-                                       jobDefinition: try request.requiredString("jobDefinition"))
+        let queue = try request.requiredString("jobQueue")
+        guard !queue.isEmpty else { throw .invalid("jobQueue", "jobQueue is empty; give a job queue name or ARN.") }
+        let definition = try request.requiredString("jobDefinition")
+        _ = try JobDefinitionReference(parsing: definition, field: "jobDefinition")
+        var submission = JobSubmission(jobName: name, jobQueue: queue, jobDefinition: definition)
         if try request.object("arrayProperties") != nil {
             throw .invalid("arrayProperties", "arrayProperties: array jobs arrive in a later Docket release; submit single jobs for now.")
         }
         for unsupported in ["nodeOverrides", "eksPropertiesOverride", "ecsPropertiesOverride"] where request.has(unsupported) {
             throw .invalid(unsupported, "\(unsupported): Docket runs container jobs; \(unsupported) is not supported.")
         }
+        _ = try request.bool("propagateTags")
         submission.parameters = try request.stringMap("parameters") ?? [:]
         if let overrides = try request.object("containerOverrides") {
-            if let command = try overrides.strings("command") {
-                if command.contains("") {
-                    throw .invalid("containerOverrides.command", "containerOverrides.command may not contain an empty string.")
-                }
-                submission.commandOverride = command
-            }
+            submission.commandOverride = try decodeCommand(overrides)
             let environment = try overrides.objects("environment")
             try JobDefinitionWire.validateEnvironment(environment)
             submission.environmentOverride = try (environment ?? []).map { entry throws(DocketError) in
                 EnvironmentVariable(name: try entry.requiredString("name"), value: try entry.string("value") ?? "")
             }
-            var resources = ResourceOverride()
-            if let vcpus = try overrides.integer("vcpus", in: 1...Int64(Int32.max)) { resources.vcpuMillis = vcpus * 1000 }
-            if let memory = try overrides.integer("memory", in: 4...Int64(Int32.max)) { resources.memoryMiB = memory }
-            for requirement in try overrides.objects("resourceRequirements") ?? [] {
-                let type = try requirement.requiredString("type")
-                let amount = try ContainerResolution.parseRequirement(type: type, value: try requirement.requiredString("value"),
-                                                                      field: requirement.path)
-                switch type {
-                case "VCPU": resources.vcpuMillis = amount
-                case "MEMORY": resources.memoryMiB = amount
-                default: resources.gpus = amount
-                }
-            }
-            submission.resourceOverride = resources
+            submission.resourceOverride = try decodeResourceOverride(overrides)
+            _ = try overrides.string("instanceType")
         }
         submission.retryStrategy = try JobDefinitionWire.decodeRetryStrategy(request.object("retryStrategy"))
         submission.timeoutSeconds = try JobDefinitionWire.decodeTimeout(request.object("timeout"))
         let dependencies = try request.objects("dependsOn", maxCount: 20) ?? []
         submission.dependsOn = try dependencies.map { entry throws(DocketError) in
-            JobDependency(jobID: try entry.string("jobId"), type: try entry.enumeration("type", ["N_TO_N", "SEQUENTIAL"]))
+            let type = try entry.enumeration("type", ["N_TO_N", "SEQUENTIAL"])
+            guard let id = try entry.string("jobId"), !id.isEmpty else {
+                throw .invalid(entry.name("jobId"), "\(entry.name("jobId")) is required: a dependency without a job id applies to array jobs, which arrive in a later Docket release.")
+            }
+            return JobDependency(jobID: ARNBuilder.name(from: id, kind: "job"), type: type)
         }
         submission.tags = try request.tags()
         submission.shareIdentifier = try request.string("shareIdentifier")
         submission.schedulingPriorityOverride = try request.integer("schedulingPriorityOverride", in: 0...9999).map(Int.init)
         return submission
+    }
+
+    static func decodeCommand(_ overrides: Members) throws(DocketError) -> [String]? {
+        guard let command = try overrides.strings("command") else { return nil }
+        if command.contains("") {
+            throw .invalid(overrides.name("command"), "\(overrides.name("command")) may not contain an empty string.")
+        }
+        return command
+    }
+
+    /// containerOverrides.resourceRequirements, or the deprecated vcpus and memory members
+    /// (resourceRequirements win when both are given, as in AWS).
+    static func decodeResourceOverride(_ overrides: Members) throws(DocketError) -> ResourceOverride {
+        var resources = ResourceOverride()
+        if let vcpus = try overrides.integer("vcpus", in: 1...Int64(Int32.max)) { resources.vcpuMillis = vcpus * 1000 }
+        if let memory = try overrides.integer("memory", in: 4...Int64(Int32.max)) { resources.memoryMiB = memory }
+        for requirement in try overrides.objects("resourceRequirements", maxCount: 3) ?? [] {
+            guard let type = try requirement.enumeration("type", ["GPU", "MEMORY", "VCPU"]) else {
+                throw .invalid(requirement.name("type"), "\(requirement.name("type")) is required; it must be one of GPU, MEMORY, VCPU.")
+            }
+            let amount = try ContainerResolution.parseRequirement(type: type, value: try requirement.requiredString("value"),
+                                                                  field: requirement.path)
+            switch type {
+            case "VCPU": resources.vcpuMillis = amount
+            case "MEMORY": resources.memoryMiB = amount
+            default: resources.gpus = amount
+            }
+        }
+        return resources
     }
 
     static func encodeAttempt(_ attempt: Attempt) -> JSONValue {
@@ -123,36 +182,5 @@ enum JobWire {
             members["container"] = .object(container)
         }
         return .object(members)
-    }
-}
-
-/// nextToken values: opaque to clients, "after this sequence" to us.
-enum PageToken {
-    static func encode(_ sequence: Int64) -> String {
-        let text = "seq:\(sequence)"
-        return String(text.utf8.map { String(format2hex: $0) }.joined())
-    }
-
-    static func decode(_ token: String) throws(DocketError) -> Int64 {
-        var bytes: [UInt8] = []
-        var index = token.startIndex
-        while index < token.endIndex {
-            let next = token.index(index, offsetBy: 2, limitedBy: token.endIndex) ?? token.endIndex
-            guard let byte = UInt8(token[index..<next], radix: 16) else { bytes = []; break }
-            bytes.append(byte)
-            index = next
-        }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard text.hasPrefix("seq:"), let sequence = Int64(text.dropFirst(4)) else {
-            throw .invalid("nextToken", "nextToken '\(token)' is not a token this server gave; pass the nextToken of the previous page unchanged.")
-        }
-        return sequence
-    }
-}
-
-private extension String {
-    init(format2hex byte: UInt8) {
-        let digits = Array("0123456789abcdef")
-        self.init([digits[Int(byte >> 4)], digits[Int(byte & 0xf)]])
     }
 }

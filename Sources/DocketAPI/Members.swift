@@ -89,8 +89,8 @@ struct Members {
         return result
     }
 
-    func strings(_ member: String) throws(DocketError) -> [String]? {
-        guard let items = try array(member) else { return nil }
+    func strings(_ member: String, maxCount: Int? = nil) throws(DocketError) -> [String]? {
+        guard let items = try array(member, maxCount: maxCount) else { return nil }
         var result: [String] = []
         for (index, item) in items.enumerated() {
             guard case .string(let text) = item else { throw .invalid(name(member), "\(name(member))[\(index)] must be a string.") }
