@@ -23,19 +23,22 @@ private func report(_ message: String, _ buffer: UnsafeMutablePointer<CChar>?, _
 }
 
 /// The settings this policy reads: `{}` or `{"backfill": true|false}`.
-/// - Returns: nil and a message naming the key when the JSON holds anything else.
+/// - Returns: the backfill setting, or a message naming the key when the JSON holds anything else.
 func parseFIFOSettings(_ json: String) -> (backfill: Bool, error: String?) {
     var scanner = JSONObjectScanner(json)
     var backfill = true
     do {
         for (key, value) in try scanner.members() {
             guard key == "backfill" else {
-                return (true, "fifo policy: unknown setting '\(key)'; the only setting is \"backfill\" (true or false).")
+                return (true, "fifo policy: unknown setting \"\(key)\"; the only setting is \"backfill\" (true or false).")
             }
-            guard value == "true" || value == "false" else {
-                return (true, "fifo policy: setting \"backfill\" is \(value); set it to true or false.")
+            switch value {
+            case .literal("true"): backfill = true
+            case .literal("false"): backfill = false
+            case .literal(let text): return (true, "fifo policy: setting \"backfill\" is \(text); set it to true or false.")
+            case .string(let text): return (true, "fifo policy: setting \"backfill\" is the string \"\(text)\"; set it to true or false, without quotes.")
+            case .composite: return (true, "fifo policy: setting \"backfill\" is an object or array; set it to true or false.")
             }
-            backfill = value == "true"
         }
     } catch {
         return (true, "fifo policy: settings are not a JSON object (\(error.message)); use {} or {\"backfill\": false}.")
@@ -111,6 +114,6 @@ private func staticString(_ text: String) -> UnsafePointer<CChar> {
 }
 
 @c @implementation
-public func docket_plugin_entry_v1() -> UnsafePointer<docket_plugin_descriptor>! {
+public func docket_plugin_entry_v1() -> UnsafePointer<docket_plugin_descriptor>? {
     UnsafePointer(descriptor)
 }

@@ -1,104 +1,246 @@
-/// Runnable jobs in AWS Batch's FIFO order: retried jobs first (in the order they came back),
-/// then everything else by submission sequence.
+/// Runnable jobs in AWS Batch's FIFO order:
+/// 1. retried jobs, in the order they came back (AWS puts a retry at the front);
+/// 2. every other job by submission sequence, which is unique, so the order is total.
 ///
-/// Each lane is an array sorted by sequence with tombstones, a head index past the leading
-/// tombstones, and a map from job key to slot, so that arrival, removal and a pick of the head
-/// are O(1) amortised and nothing is allocated per pick.
+/// Each lane is an array of entries (by sequence, or by arrival for retries) with tombstones and
+/// a head index past the leading ones; one open-addressing map from job key to position serves
+/// both lanes. Arrival, removal and a pick of the head are O(1) amortised, and pick allocates
+/// nothing: it is the scheduler's hot path (target < 50 ns on 100,000 queued jobs).
+///
+/// Not thread-safe: the policy ABI serializes every call for one instance.
 public struct FIFOQueue {
     struct Entry {
-        var key: UInt64          // 0 = tombstone
+        var key: UInt64
         var sequence: UInt64
         var vcpuMillis: Int64
         var memoryMiB: Int64
         var gpus: Int64
+        // A flag, not a reserved key: the ABI allows any uint64 as a job key, 0 included.
+        var isRemoved = false
     }
 
-    struct Lane {
-        var entries: [Entry] = []
-        var head = 0
-        var tombstones = 0
-        var slotOfKey: [UInt64: Int] = [:]
-
-        mutating func insert(_ entry: Entry) {
-            if let last = entries.last, last.sequence > entry.sequence {
-                // Out of order (rare: a replay after restart arrives in order): insert in place.
-                var low = head, high = entries.count
-                while low < high {
-                    let middle = (low + high) / 2
-                    if entries[middle].sequence <= entry.sequence { low = middle + 1 } else { high = middle }
-                }
-                entries.insert(entry, at: low)
-                for slot in low..<entries.count where entries[slot].key != 0 { slotOfKey[entries[slot].key] = slot }
-            } else {
-                slotOfKey[entry.key] = entries.count
-                entries.append(entry)
-            }
-        }
-
-        mutating func remove(_ key: UInt64) -> Bool {
-            guard let slot = slotOfKey.removeValue(forKey: key) else { return false }
-            entries[slot].key = 0
-            tombstones += 1
-            while head < entries.count && entries[head].key == 0 { head += 1 }
-            if tombstones > 64 && tombstones * 2 > entries.count { compact() }
-            return true
-        }
-
-        private mutating func compact() {
-            entries.removeAll { $0.key == 0 }
-            head = 0
-            tombstones = 0
-            slotOfKey.removeAll(keepingCapacity: true)
-            for (slot, entry) in entries.enumerated() { slotOfKey[entry.key] = slot }
-        }
-    }
+    static let retryLane = 0
+    static let sequenceLane = 1
 
     var retries = Lane()
-    var normal = Lane()
+    var sequenced = Lane()
+    /// Job key → position in its lane, as `(index + lane.base) << 1 | lane id`.
+    var positions = KeyPositionMap()
     /// Pass over jobs that do not fit the free capacity (true), or stop at the first (false).
     public var backfill = true
 
     public init() {}
 
-    public var count: Int { retries.slotOfKey.count + normal.slotOfKey.count }
+    /// The number of runnable jobs held.
+    public var count: Int { retries.live + sequenced.live }
 
+    /// Adds a runnable job. A key already held moves to its new place (a retry that comes back
+    /// before the host removed its earlier entry).
     public mutating func add(key: UInt64, sequence: UInt64, isRetry: Bool, vcpuMillis: Int64, memoryMiB: Int64, gpus: Int64) {
         remove(key)
         let entry = Entry(key: key, sequence: sequence, vcpuMillis: vcpuMillis, memoryMiB: memoryMiB, gpus: gpus)
-        if isRetry { retries.slotOfKey[key] = retries.entries.count; retries.entries.append(entry) } else { normal.insert(entry) }
+        if isRetry {
+            retries.append(entry, lane: Self.retryLane, positions: &positions)
+        } else {
+            sequenced.insertBySequence(entry, lane: Self.sequenceLane, positions: &positions)
+        }
     }
 
+    /// Removes a job (it started or left the runnable set). Unknown keys are ignored.
     public mutating func remove(_ key: UInt64) {
-        if !retries.remove(key) { _ = normal.remove(key) }
+        guard let position = positions.remove(key) else { return }
+        if position & 1 == Self.retryLane {
+            retries.remove(at: (position >> 1) - retries.base, lane: Self.retryLane, positions: &positions)
+        } else {
+            sequenced.remove(at: (position >> 1) - sequenced.base, lane: Self.sequenceLane, positions: &positions)
+        }
     }
 
     /// Writes up to `limit` keys into `out` in FIFO order and returns how many.
+    /// A job fits when none of its resources exceeds the free amount of that resource (a
+    /// resource it asks 0 of never blocks it). Jobs that do not fit are passed over, or end the
+    /// pick when `backfill` is false.
     public func pick(freeVCPUMillis: Int64, freeMemoryMiB: Int64, freeGPUs: Int64,
-              into out: UnsafeMutablePointer<UInt64>, limit: Int) -> Int {
+                     into out: UnsafeMutablePointer<UInt64>, limit: Int) -> Int {
         var written = 0
-        var stopped = false
-        Self.scan(retries, freeVCPUMillis, freeMemoryMiB, freeGPUs, backfill, out, limit, &written, &stopped)
-        if !stopped { Self.scan(normal, freeVCPUMillis, freeMemoryMiB, freeGPUs, backfill, out, limit, &written, &stopped) }
+        if retries.live > 0 {
+            let stopped = retries.scan(freeVCPUMillis, freeMemoryMiB, freeGPUs, backfill, out, limit, &written)
+            if stopped { return written }
+        }
+        _ = sequenced.scan(freeVCPUMillis, freeMemoryMiB, freeGPUs, backfill, out, limit, &written)
         return written
     }
+}
 
-    @inline(__always)
-    private static func scan(_ lane: Lane, _ freeVCPUMillis: Int64, _ freeMemoryMiB: Int64, _ freeGPUs: Int64, _ backfill: Bool,
-                             _ out: UnsafeMutablePointer<UInt64>, _ limit: Int, _ written: inout Int, _ stopped: inout Bool) {
-        lane.entries.withUnsafeBufferPointer { entries in
-            var slot = lane.head
-            while slot < entries.count && written < limit {
-                let entry = entries[slot]
-                slot += 1
-                if entry.key == 0 { continue }
-                if entry.vcpuMillis > freeVCPUMillis || entry.memoryMiB > freeMemoryMiB || entry.gpus > freeGPUs {
-                    if backfill { continue }
-                    stopped = true
-                    return
-                }
-                out[written] = entry.key
-                written += 1
+extension FIFOQueue {
+    struct Lane {
+        var entries: [Entry] = []
+        /// The first live entry, or entries.count when there is none.
+        var head = 0
+        var live = 0
+        /// Added to an index to make the position stored in the map, so that dropping a prefix
+        /// of tombstones (the steady state: jobs leave from the head) changes no map entry.
+        var base = 0
+
+        mutating func append(_ entry: Entry, lane: Int, positions: inout KeyPositionMap) {
+            positions.set(entry.key, (entries.count + base) << 1 | lane)
+            entries.append(entry)
+            live += 1
+        }
+
+        /// Inserts by sequence. Sequences normally arrive increasing (a restart replays them in
+        /// order), so this is an append; an earlier one goes in place, moving what follows.
+        mutating func insertBySequence(_ entry: Entry, lane: Int, positions: inout KeyPositionMap) {
+            guard let last = entries.last, last.sequence > entry.sequence else {
+                append(entry, lane: lane, positions: &positions)
+                return
             }
+            var low = head, high = entries.count
+            while low < high {
+                let middle = (low + high) / 2
+                if entries[middle].sequence <= entry.sequence { low = middle + 1 } else { high = middle }
+            }
+            entries.insert(entry, at: low)
+            live += 1
+            for index in low..<entries.count where !entries[index].isRemoved {
+                positions.set(entries[index].key, (index + base) << 1 | lane)
+            }
+        }
+
+        /// Marks the entry at `index` removed; its map entry is already gone.
+        mutating func remove(at index: Int, lane: Int, positions: inout KeyPositionMap) {
+            entries[index].isRemoved = true
+            live -= 1
+            if index == head {
+                while head < entries.count && entries[head].isRemoved { head += 1 }
+            }
+            let tombstones = entries.count - live
+            if tombstones > 64 && tombstones * 2 > entries.count { compact(lane: lane, positions: &positions) }
+        }
+
+        private mutating func compact(lane: Int, positions: inout KeyPositionMap) {
+            if entries.count - live == head {
+                // Every tombstone is before the head: drop them, keep the map.
+                entries.removeSubrange(0..<head)
+                base += head
+            } else {
+                entries.removeAll { $0.isRemoved }
+                base = 0
+                for (index, entry) in entries.enumerated() { positions.set(entry.key, index << 1 | lane) }
+            }
+            head = 0
+        }
+
+        /// Appends the keys that fit to `out`; returns true when it stopped at a job that does not
+        /// fit (backfill off).
+        @inline(__always)
+        func scan(_ freeVCPUMillis: Int64, _ freeMemoryMiB: Int64, _ freeGPUs: Int64, _ backfill: Bool,
+                  _ out: UnsafeMutablePointer<UInt64>, _ limit: Int, _ written: inout Int) -> Bool {
+            entries.withUnsafeBufferPointer { entries in
+                var index = head
+                while index < entries.count && written < limit {
+                    let entry = entries[index]
+                    index += 1
+                    if entry.isRemoved { continue }
+                    if (entry.vcpuMillis > 0 && entry.vcpuMillis > freeVCPUMillis)
+                        || (entry.memoryMiB > 0 && entry.memoryMiB > freeMemoryMiB)
+                        || (entry.gpus > 0 && entry.gpus > freeGPUs) {
+                        if backfill { continue }
+                        return true
+                    }
+                    out[written] = entry.key
+                    written += 1
+                }
+                return false
+            }
+        }
+    }
+
+    /// UInt64 → Int, open addressing with linear probing and backward-shift deletion (no
+    /// tombstones), load at most 1/2. Replaces Dictionary, which hashes with SipHash over the
+    /// whole table: with it a job's start plus a new arrival cost about 400 ns at 100,000 jobs.
+    /// Keys come from the host, not from users, so no defence against chosen collisions.
+    struct KeyPositionMap {
+        struct Bucket {
+            var key: UInt64
+            var value: Int  // < 0: empty
+        }
+
+        private var buckets = [Bucket](repeating: Bucket(key: 0, value: -1), count: 16)  // a power of two
+        private(set) var count = 0
+
+        /// The bucket a key starts probing at: Fibonacci hashing, which scatters the host's
+        /// counter-made keys evenly. (Keeping consecutive keys in consecutive buckets would give
+        /// FIFO's sweep locality, but with linear probing it makes one cluster of every live key,
+        /// and each backward-shift deletion at the head walks all of it: measured 7-30 µs per
+        /// call. That needs Robin Hood ordering, which stops the walk at once.)
+        @inline(__always)
+        private static func home(_ key: UInt64, _ mask: Int) -> Int {
+            Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        }
+
+        func value(for key: UInt64) -> Int? {
+            buckets.withUnsafeBufferPointer { buckets in
+                let mask = buckets.count - 1
+                var index = Self.home(key, mask)
+                while buckets[index].value >= 0 {
+                    if buckets[index].key == key { return buckets[index].value }
+                    index = (index + 1) & mask
+                }
+                return nil
+            }
+        }
+
+        mutating func set(_ key: UInt64, _ value: Int) {
+            if (count + 1) * 2 > buckets.count { grow() }
+            let added = buckets.withUnsafeMutableBufferPointer { buckets in
+                let mask = buckets.count - 1
+                var index = Self.home(key, mask)
+                while buckets[index].value >= 0 {
+                    if buckets[index].key == key { buckets[index].value = value; return false }
+                    index = (index + 1) & mask
+                }
+                buckets[index] = Bucket(key: key, value: value)
+                return true
+            }
+            if added { count += 1 }
+        }
+
+        /// Removes `key` and returns its value, or nil when it is not held.
+        mutating func remove(_ key: UInt64) -> Int? {
+            let removed: Int? = buckets.withUnsafeMutableBufferPointer { buckets in
+                let mask = buckets.count - 1
+                var hole = Self.home(key, mask)
+                while buckets[hole].key != key || buckets[hole].value < 0 {
+                    if buckets[hole].value < 0 { return nil }
+                    hole = (hole + 1) & mask
+                }
+                let value = buckets[hole].value
+                // Backward shift: pull later members of the cluster into the hole when their home
+                // is not cyclically within (hole, next], so every probe still finds them.
+                var next = hole
+                while true {
+                    next = (next + 1) & mask
+                    if buckets[next].value < 0 { break }
+                    let home = Self.home(buckets[next].key, mask)
+                    let movable = next > hole ? (home <= hole || home > next) : (home <= hole && home > next)
+                    if movable {
+                        buckets[hole] = buckets[next]
+                        hole = next
+                    }
+                }
+                buckets[hole].value = -1
+                return value
+            }
+            if removed != nil { count -= 1 }
+            return removed
+        }
+
+        private mutating func grow() {
+            let old = buckets
+            buckets = [Bucket](repeating: Bucket(key: 0, value: -1), count: old.count * 2)
+            count = 0
+            for bucket in old where bucket.value >= 0 { set(bucket.key, bucket.value) }
         }
     }
 }
