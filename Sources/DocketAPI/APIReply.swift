@@ -22,17 +22,22 @@ struct APIReply: Sendable, Equatable {
 
 /// An error answered in AWS's shape, for failures that are not about one request member
 /// (unknown paths, bodies that are too large or not JSON).
-struct APIFailure: Error, Sendable, Equatable {
-    enum ErrorType: String, Sendable {
-        case client = "ClientException"
-        case server = "ServerException"
+package struct APIFailure: Error, Sendable, Equatable {
+    /// The error code botocore reports ("ClientException"); authentication failures use the
+    /// codes AWS's front end sends ("InvalidSignatureException", "UnrecognizedClientException").
+    package struct ErrorType: RawRepresentable, Sendable, Equatable {
+        package var rawValue: String
+        package init(rawValue: String) { self.rawValue = rawValue }
+
+        package static let client = ErrorType(rawValue: "ClientException")
+        package static let server = ErrorType(rawValue: "ServerException")
     }
 
-    var status: Int
-    var type: ErrorType
-    var message: String
+    package var status: Int
+    package var type: ErrorType
+    package var message: String
 
-    static func client(_ status: Int, _ message: String) -> APIFailure {
+    package static func client(_ status: Int, _ message: String) -> APIFailure {
         APIFailure(status: status, type: .client, message: message)
     }
 
@@ -43,7 +48,7 @@ struct APIFailure: Error, Sendable, Equatable {
                   message: error.message)
     }
 
-    init(status: Int, type: ErrorType, message: String) {
+    package init(status: Int, type: ErrorType, message: String) {
         self.status = status
         self.type = type
         self.message = message

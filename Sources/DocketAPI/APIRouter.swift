@@ -11,63 +11,101 @@ struct APIRouter<Backend: BatchBackend>: Sendable {
 
     let backend: Backend
     let logger: Logger
-    let operations: [String: Operation]
+    let authenticator: (any RequestAuthenticator)?
+    let observer: (any OperationObserver)?
+    /// By the lower-case operation name, as it appears in POST /v1/<name>.
+    let operations: [String: (name: String, run: Operation)]
 
-    init(backend: Backend, logger: Logger) {
+    init(backend: Backend, logger: Logger, authenticator: (any RequestAuthenticator)? = nil,
+         observer: (any OperationObserver)? = nil) {
         self.backend = backend
         self.logger = logger
-        self.operations = Self.table
+        self.authenticator = authenticator
+        self.observer = observer
+        self.operations = Dictionary(uniqueKeysWithValues: Self.table.map { ($0.key.lowercased(), ($0.key, $0.value)) })
     }
 
-    /// The router table: the AWS Batch operations, keyed by the lower-case name of their URI
-    /// (POST /v1/<name>, botocore's batch 2016-08-10 model). Adding an operation is one line
-    /// here and one function in its resource's file.
+    /// The router table: the AWS Batch operations by their name in botocore's batch 2016-08-10
+    /// model. All but the tag operations are POST /v1/<lower-case name>; those three are
+    /// GET, POST and DELETE on /v1/tags/{resourceArn}. Adding an operation is one line here and
+    /// one function in its resource's file.
     static var table: [String: Operation] {
         [
-            "createcomputeenvironment": ComputeEnvironmentWire.create,
-            "describecomputeenvironments": ComputeEnvironmentWire.describe,
-            "createjobqueue": JobQueueWire.create,
-            "describejobqueues": JobQueueWire.describe,
-            "registerjobdefinition": JobDefinitionWire.register,
-            "describejobdefinitions": JobDefinitionWire.describe,
-            "submitjob": JobWire.submit,
-            "describejobs": JobWire.describe,
-            "listjobs": ListJobsQuery.list,
-            "canceljob": JobWire.cancel,
-            "terminatejob": JobWire.terminate,
+            "CreateComputeEnvironment": ComputeEnvironmentWire.create,
+            "DescribeComputeEnvironments": ComputeEnvironmentWire.describe,
+            "CreateJobQueue": JobQueueWire.create,
+            "DescribeJobQueues": JobQueueWire.describe,
+            "RegisterJobDefinition": JobDefinitionWire.register,
+            "DescribeJobDefinitions": JobDefinitionWire.describe,
+            "SubmitJob": JobWire.submit,
+            "DescribeJobs": JobWire.describe,
+            "ListJobs": ListJobsQuery.list,
+            "CancelJob": JobWire.cancel,
+            "TerminateJob": JobWire.terminate,
         ]
     }
 
     /// Answers one request whose body has already been read (the HTTP layer enforces the size limit).
-    /// - Parameters:
-    ///   - method: "POST", "GET", ...
-    ///   - path: the URI path without the query.
-    ///   - query: the query parameters (Docket's GET extensions only).
-    ///   - body: the request body as sent; empty means `{}`.
-    func respond(method: String, path: String, query: [String: String], body: [UInt8]) async -> APIReply {
-        do {
-            if method == "POST", path.hasPrefix("/v1/") {
-                let name = String(path.dropFirst(4)).lowercased()
-                guard let operation = operations[name] else {
-                    throw APIFailure.client(404, "Unknown operation: POST \(path) is not an AWS Batch operation this server implements; the operations are \(operations.keys.sorted().joined(separator: ", ")).")
-                }
-                return .ok(try await operation(try Self.parseObject(body), backend))
-            }
-            if method == "GET", path.hasPrefix("/docket/v1/") {
-                return .ok(try await DocketExtensions.answer(path: path, query: query, backend: backend))
-            }
-            throw APIFailure.client(404, "Unknown path: \(method) \(path). AWS Batch operations are POST /v1/<operation>; Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/plugins and /docket/v1/server.")
-        } catch let failure as APIFailure {
+    func respond(_ request: APIRequest) async -> APIReply {
+        if let authenticator, let failure = authenticator.authenticate(request) {
             return .failure(failure)
+        }
+        var operationName: String?
+        let reply: APIReply
+        do {
+            let path = request.path
+            if let (name, run, members) = try route(request, path: path) {
+                operationName = name
+                reply = .ok(try await run(members, backend))
+            } else if request.method == "GET", path.hasPrefix("/docket/v1/") {
+                var query: [String: String] = [:]
+                for item in request.queryItems { query[item.name] = item.value }
+                reply = .ok(try await DocketExtensions.answer(path: path, query: query, backend: backend))
+            } else {
+                throw APIFailure.client(404, "Unknown path: \(request.method) \(path). AWS Batch operations are POST /v1/<operation> and GET, POST or DELETE /v1/tags/<resourceArn>; Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/plugins and /docket/v1/server.")
+            }
+        } catch let failure as APIFailure {
+            reply = .failure(failure)
         } catch let error as DocketError {
             if !error.code.isClientError {
-                logger.error("request failed", metadata: ["http.method": "\(method)", "http.path": "\(path)", "error": "\(error.message)"])
+                logger.error("request failed", metadata: ["http.method": "\(request.method)", "http.path": "\(request.rawPath)", "error": "\(error.message)"])
             }
-            return .failure(APIFailure(error))
+            reply = .failure(APIFailure(error))
         } catch {
-            logger.error("request failed", metadata: ["http.method": "\(method)", "http.path": "\(path)", "error": "\(error)"])
-            return .failure(APIFailure(status: 500, type: .server, message: "Internal error while answering \(method) \(path); the server log has the details."))
+            logger.error("request failed", metadata: ["http.method": "\(request.method)", "http.path": "\(request.rawPath)", "error": "\(error)"])
+            reply = .failure(APIFailure(status: 500, type: .server, message: "Internal error while answering \(request.method) \(request.rawPath); the server log has the details."))
         }
+        if let operationName { observer?.answered(operation: operationName, status: reply.status) }
+        return reply
+    }
+
+    /// The operation a request names and its input members (the body, plus the members the
+    /// model places in the URI and the query string); nil when the path is not an operation's.
+    /// - Throws: `APIFailure` (404) for POST /v1/<unknown>, (400) for a body that is not a JSON object.
+    func route(_ request: APIRequest, path: String) throws -> (String, Operation, Members)? {
+        let tagsPrefix = "/v1/tags/"
+        if path.hasPrefix(tagsPrefix) {
+            let name: String
+            switch request.method {
+            case "GET": name = "ListTagsForResource"
+            case "POST": name = "TagResource"
+            case "DELETE": name = "UntagResource"
+            default: return nil
+            }
+            guard let operation = operations[name.lowercased()] else { return nil }
+            var members = request.method == "POST" ? try Self.parseObject(request.body).values : [:]
+            members["resourceArn"] = .string(String(path.dropFirst(tagsPrefix.count)))
+            if request.method == "DELETE" {
+                let keys = request.queryItems.filter { $0.name == "tagKeys" }.map { JSONValue.string($0.value) }
+                if !keys.isEmpty { members["tagKeys"] = .array(keys) }
+            }
+            return (name, operation.run, Members(members))
+        }
+        guard request.method == "POST", path.hasPrefix("/v1/") else { return nil }
+        guard let operation = operations[String(path.dropFirst(4)).lowercased()] else {
+            throw APIFailure.client(404, "Unknown operation: POST \(path) is not an AWS Batch operation this server implements; the operations are \(operations.values.map(\.name).sorted().joined(separator: ", ")).")
+        }
+        return (operation.name, operation.run, try Self.parseObject(request.body))
     }
 
     /// The request body as the top-level JSON object every AWS Batch operation takes.

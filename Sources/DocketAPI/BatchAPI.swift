@@ -26,17 +26,26 @@ package struct BatchAPI<Backend: BatchBackend>: Sendable {
     /// limit is 30 KiB; the default leaves room for large job definitions).
     package var maximumBodyBytes: Int
 
-    package init(backend: Backend, logger: Logger, maximumBodyBytes: Int = 1 << 20) {
+    /// Checks every request before it is routed (SigV4 when access keys are configured).
+    package var authenticator: (any RequestAuthenticator)?
+    /// Told of every answered operation (the conformance report's operation log).
+    package var observer: (any OperationObserver)?
+
+    package init(backend: Backend, logger: Logger, maximumBodyBytes: Int = 1 << 20,
+                 authenticator: (any RequestAuthenticator)? = nil, observer: (any OperationObserver)? = nil) {
         self.backend = backend
         self.logger = logger
         self.maximumBodyBytes = maximumBodyBytes
+        self.authenticator = authenticator
+        self.observer = observer
     }
 
     /// The Hummingbird application serving the API, not yet running. It is a ServiceLifecycle
     /// `Service`: run it in a `ServiceGroup`, which stops it gracefully (in-flight requests are
     /// answered). `onReady` gets the bound port once the server listens.
     package func makeApplication(host: String, port: Int, onReady: @escaping @Sendable (Int) -> Void) -> some ApplicationProtocol {
-        let responder = APIResponder(router: APIRouter(backend: backend, logger: logger), maximumBodyBytes: maximumBodyBytes)
+        let responder = APIResponder(router: APIRouter(backend: backend, logger: logger, authenticator: authenticator, observer: observer),
+                                     maximumBodyBytes: maximumBodyBytes)
         return Application(
             responder: responder,
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "docket"),
@@ -62,10 +71,13 @@ struct APIResponder<Backend: BatchBackend>: HTTPResponder {
         let reply: APIReply
         do {
             let buffer = try await request.body.collect(upTo: maximumBodyBytes)
-            var query: [String: String] = [:]
-            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
-            reply = await router.respond(method: request.method.rawValue, path: request.uri.path, query: query,
-                                         body: Array(buffer.readableBytesView))
+            let headers = request.headers.map { (name: $0.name.rawName, value: $0.value) }
+            let target = request.uri.string
+            let queryStart = target.firstIndex(of: "?")
+            let rawPath = String(target[..<(queryStart ?? target.endIndex)])
+            let rawQuery = queryStart.map { String(target[target.index(after: $0)...]) } ?? ""
+            reply = await router.respond(APIRequest(method: request.method.rawValue, rawPath: rawPath, rawQuery: rawQuery,
+                                                    headers: headers, body: Array(buffer.readableBytesView)))
         } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             reply = .failure(.client(413, "The request body is larger than \(maximumBodyBytes) bytes; send a smaller request."))
         } catch {

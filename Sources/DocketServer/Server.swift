@@ -115,7 +115,13 @@ package struct Server {
         let dataDirectoryForLine = dataDirectory
         let listenHost = host
         let noteLoopback = !Self.isLoopback(host) ? "" : " (loopback only: no access keys are configured)"
-        try await BatchAPI(backend: service, logger: logger).run(host: host, port: port) { boundPort in
+        var api = BatchAPI(backend: service, logger: logger)
+        if let path = ProcessInfo.processInfo.environment["DOCKET_OPERATION_LOG"], !path.isEmpty {
+            do { api.observer = try OperationLog(path: path) } catch {
+                throw DocketError(.unavailable, "cannot append to DOCKET_OPERATION_LOG=\(path): \(error.localizedDescription); point it at a writable file or unset it.")
+            }
+        }
+        try await api.run(host: host, port: port) { boundPort in
             // One write of the whole line, unbuffered: scripts and tests wait for it on a pipe.
             FileHandle.standardOutput.write(Data("docket server ready on http://\(listenHost):\(boundPort) data-dir=\(dataDirectoryForLine)\(noteLoopback)\n".utf8))
         }

@@ -12,11 +12,11 @@ extension XCTestCase {
     }
 
     func post(_ router: APIRouter<FakeBackend>, _ operation: String, _ body: String) async -> APIReply {
-        await router.respond(method: "POST", path: "/v1/\(operation)", query: [:], body: Array(body.utf8))
+        await router.respond(APIRequest(method: "POST", rawPath: "/v1/\(operation)", body: Array(body.utf8)))
     }
 
     func post(_ router: APIRouter<FakeBackend>, _ operation: String, _ body: JSONValue) async -> APIReply {
-        await router.respond(method: "POST", path: "/v1/\(operation)", query: [:], body: body.serialized())
+        await router.respond(APIRequest(method: "POST", rawPath: "/v1/\(operation)", body: body.serialized()))
     }
 
     /// Asserts a 400 ClientException (with `expected` as its whole message, when given) and
@@ -61,7 +61,7 @@ final class DocketAPITests: XCTestCase {
     }
 
     func testAnUnknownPathIsA404ClientException() async {
-        let reply = await makeRouter().respond(method: "GET", path: "/v1/submitjob", query: [:], body: [])
+        let reply = await makeRouter().respond(APIRequest(method: "GET", rawPath: "/v1/submitjob"))
         XCTAssertEqual(reply.status, 404)
         XCTAssertEqual(reply.errorType, "ClientException")
         XCTAssertTrue(reply.body["message"]?.stringValue?.contains("GET /v1/submitjob") == true)

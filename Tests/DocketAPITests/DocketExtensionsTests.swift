@@ -4,7 +4,8 @@ import XCTest
 
 final class DocketExtensionsTests: XCTestCase {
     func get(_ path: String, _ query: [String: String] = [:]) async -> APIReply {
-        await makeRouter().respond(method: "GET", path: path, query: query, body: [])
+        let rawQuery = query.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: "&")
+        return await makeRouter().respond(APIRequest(method: "GET", rawPath: path, rawQuery: rawQuery))
     }
 
     func testLogsAnswerTheSliceAsLossyUTF8() async {
