@@ -19,6 +19,11 @@ package protocol BatchBackend: Sendable {
     /// DescribeComputeEnvironments: all when `references` is empty; names or ARNs otherwise
     /// (unknown ones are left out, as AWS does). Sorted by name.
     func describeComputeEnvironments(_ references: [String]) async throws(DocketError) -> [ComputeEnvironment]
+    /// UpdateComputeEnvironment: `change` is applied to the stored environment (state, maxvCpus,
+    /// the AWS-only fields kept as sent); the scheduler sees the new capacity and state at once.
+    func updateComputeEnvironment(_ reference: String, _ change: ComputeEnvironmentChange) async throws(DocketError) -> ComputeEnvironment
+    /// DeleteComputeEnvironment: only a DISABLED environment that no job queue uses.
+    func deleteComputeEnvironment(_ reference: String) async throws(DocketError)
 
     // MARK: Job queues
 
@@ -26,6 +31,12 @@ package protocol BatchBackend: Sendable {
     /// environment exists (names or ARNs in computeEnvironmentOrder are normalised to names).
     func createJobQueue(_ queue: JobQueue) async throws(DocketError) -> JobQueue
     func describeJobQueues(_ references: [String]) async throws(DocketError) -> [JobQueue]
+    /// UpdateJobQueue: validated like CreateJobQueue (compute environments must exist).
+    func updateJobQueue(_ reference: String, _ change: JobQueueChange) async throws(DocketError) -> JobQueue
+    /// DeleteJobQueue: only a DISABLED queue; its unfinished jobs are terminated.
+    func deleteJobQueue(_ reference: String) async throws(DocketError)
+    /// GetJobQueueSnapshot.
+    func jobQueueSnapshot(_ reference: String) async throws(DocketError) -> JobQueueSnapshot
 
     // MARK: Job definitions
 
@@ -34,6 +45,48 @@ package protocol BatchBackend: Sendable {
     /// DescribeJobDefinitions. `references` are names, name:revision or ARNs; `name` and
     /// `status` filter as in AWS. Sorted by name, then revision.
     func describeJobDefinitions(references: [String], name: String?, status: String?) async throws(DocketError) -> [JobDefinition]
+    /// DeregisterJobDefinition: name:revision or ARN; the revision becomes INACTIVE.
+    func deregisterJobDefinition(_ reference: String) async throws(DocketError)
+
+    // MARK: Scheduling policies, consumable resources, quota shares
+
+    func createSchedulingPolicy(_ policy: SchedulingPolicy) async throws(DocketError) -> SchedulingPolicy
+    /// All policies, by name.
+    func schedulingPolicies() async throws(DocketError) -> [SchedulingPolicy]
+    /// UpdateSchedulingPolicy: replaces the fair-share or quota-share policy (its kind cannot change).
+    func updateSchedulingPolicy(arn: String, fairsharePolicy: JSONValue?, quotaSharePolicy: JSONValue?) async throws(DocketError)
+    /// DeleteSchedulingPolicy: only when no job queue uses it.
+    func deleteSchedulingPolicy(arn: String) async throws(DocketError)
+
+    func createConsumableResource(_ resource: ConsumableResource) async throws(DocketError) -> ConsumableResource
+    /// All consumable resources, by name.
+    func consumableResources() async throws(DocketError) -> [ConsumableResource]
+    /// One by name or ARN.
+    func consumableResource(_ reference: String) async throws(DocketError) -> ConsumableResource
+    /// UpdateConsumableResource: SET, ADD or REMOVE `quantity` of the total.
+    func updateConsumableResource(_ reference: String, operation: String, quantity: Int64, clientToken: String?)
+        async throws(DocketError) -> ConsumableResource
+    func deleteConsumableResource(_ reference: String) async throws(DocketError)
+    /// Jobs whose definition or submission asks for the resource, in submission order.
+    func jobsUsing(consumableResource reference: String) async throws(DocketError) -> [Job]
+
+    /// CreateQuotaShare: the job queue must exist; names are unique within a queue.
+    func createQuotaShare(_ share: QuotaShare) async throws(DocketError) -> QuotaShare
+    /// The quota shares of one job queue, by name.
+    func quotaShares(queue reference: String) async throws(DocketError) -> [QuotaShare]
+    func quotaShare(arn: String) async throws(DocketError) -> QuotaShare
+    /// UpdateQuotaShare: the members given replace the stored ones.
+    func updateQuotaShare(arn: String, _ change: QuotaShareChange) async throws(DocketError) -> QuotaShare
+    /// DeleteQuotaShare: only a DISABLED share.
+    func deleteQuotaShare(arn: String) async throws(DocketError)
+
+    // MARK: Tags
+
+    /// The tags of the resource an ARN names (compute environment, job queue, job definition,
+    /// job, scheduling policy, consumable resource, quota share).
+    func tags(of arn: String) async throws(DocketError) -> [String: String]
+    /// TagResource (`remove` empty) or UntagResource (`add` empty): adds or overwrites, then removes.
+    func retag(_ arn: String, add: [String: String], remove: [String]) async throws(DocketError)
 
     // MARK: Jobs
 
@@ -58,6 +111,61 @@ package protocol BatchBackend: Sendable {
     func plugins() async -> [PluginSummary]
     /// Version, region, account, data directory, listen address, default executor.
     func serverInfo() async -> [String: JSONValue]
+}
+
+/// What UpdateComputeEnvironment may change; nil leaves a member as it is.
+package struct ComputeEnvironmentChange: Sendable {
+    package var state: ResourceState?
+    /// computeResources.maxvCpus, in thousandths.
+    package var maxVCPUMillis: Int64?
+    /// computeResources members as sent, merged over the stored ones.
+    package var computeResources: [String: JSONValue]
+    /// Other request members (serviceRole, updatePolicy, unmanagedvCpus, context), kept as sent.
+    package var extra: [String: JSONValue]
+
+    package init(state: ResourceState? = nil, maxVCPUMillis: Int64? = nil, computeResources: [String: JSONValue] = [:],
+                 extra: [String: JSONValue] = [:]) {
+        self.state = state
+        self.maxVCPUMillis = maxVCPUMillis
+        self.computeResources = computeResources
+        self.extra = extra
+    }
+}
+
+/// What UpdateJobQueue may change; nil leaves a member as it is.
+package struct JobQueueChange: Sendable {
+    package var state: ResourceState?
+    package var priority: Int?
+    /// Names or ARNs, as sent; the backend checks they exist.
+    package var computeEnvironmentOrder: [ComputeEnvironmentOrder]?
+    package var schedulingPolicyArn: String?
+    package var jobStateTimeLimitActions: JSONValue?
+
+    package init() {}
+}
+
+/// What UpdateQuotaShare may change; nil leaves a member as it is.
+package struct QuotaShareChange: Sendable {
+    package var capacityLimits: JSONValue?
+    package var resourceSharingConfiguration: JSONValue?
+    package var preemptionConfiguration: JSONValue?
+    package var state: ResourceState?
+
+    package init() {}
+}
+
+/// GetJobQueueSnapshot's answer: the first RUNNABLE jobs in dispatch order and what the
+/// queue's running jobs hold.
+package struct JobQueueSnapshot: Sendable {
+    package var front: [(jobArn: String, earliestTimeAtPosition: Int64)]
+    package var vcpusInUse: Double
+    package var takenAt: Int64
+
+    package init(front: [(jobArn: String, earliestTimeAtPosition: Int64)], vcpusInUse: Double, takenAt: Int64) {
+        self.front = front
+        self.vcpusInUse = vcpusInUse
+        self.takenAt = takenAt
+    }
 }
 
 /// Part of an attempt's log, for `docket logs` (and --follow, which polls with nextOffset).

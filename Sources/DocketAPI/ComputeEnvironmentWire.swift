@@ -18,6 +18,38 @@ enum ComputeEnvironmentWire {
         return try PageToken.page(found.map(encode), key: "computeEnvironments", request: request)
     }
 
+    /// UpdateComputeEnvironment → {computeEnvironmentName, computeEnvironmentArn}. state and
+    /// computeResources.maxvCpus take effect; the AWS-only members are stored as sent.
+    static func update<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let reference = try request.requiredString("computeEnvironment")
+        guard !reference.isEmpty else {
+            throw .invalid("computeEnvironment", "computeEnvironment is empty; give the compute environment's name or ARN.")
+        }
+        var change = ComputeEnvironmentChange()
+        change.state = try request.enumeration("state", ["ENABLED", "DISABLED"]).flatMap(ResourceState.init(rawValue:))
+        _ = try request.integer("unmanagedvCpus", in: 0...Int64(Int32.max))
+        if let resources = try request.object("computeResources") {
+            let maximum = try resources.integer("maxvCpus", in: 0...Int64(Int32.max))
+            let minimum = try resources.integer("minvCpus", in: 0...Int64(Int32.max))
+            _ = try resources.integer("desiredvCpus", in: 0...Int64(Int32.max))
+            if let maximum, let minimum, minimum > maximum {
+                throw .invalid(resources.name("minvCpus"), "\(resources.name("minvCpus")) is \(minimum), above maxvCpus \(maximum); lower minvCpus or raise maxvCpus.")
+            }
+            change.maxVCPUMillis = maximum.map { $0 * 1000 }
+            change.computeResources = resources.values
+        }
+        change.extra = request.extra(excluding: ["computeEnvironment", "state", "computeResources"])
+        let updated = try await backend.updateComputeEnvironment(ARNBuilder.name(from: reference, kind: "compute-environment"), change)
+        return ["computeEnvironmentName": .string(updated.name), "computeEnvironmentArn": .string(updated.arn)]
+    }
+
+    /// DeleteComputeEnvironment → {}.
+    static func delete<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let reference = try request.requiredString("computeEnvironment")
+        try await backend.deleteComputeEnvironment(ARNBuilder.name(from: reference, kind: "compute-environment"))
+        return [:]
+    }
+
     /// Decodes a CreateComputeEnvironment request. The executor comes from the reserved tag
     /// docket:executor ("" = the server's default, which the backend fills in); the other
     /// docket: tags are its settings, with the prefix removed.

@@ -3,7 +3,8 @@ import DocketCore
 /// RegisterJobDefinition and DescribeJobDefinitions on the wire.
 enum JobDefinitionWire {
     static let known: Set<String> = ["jobDefinitionName", "type", "containerProperties", "parameters", "retryStrategy",
-                                     "timeout", "schedulingPriority", "platformCapabilities", "propagateTags", "tags"]
+                                     "timeout", "schedulingPriority", "platformCapabilities", "propagateTags", "tags",
+                                     "consumableResourceProperties"]
 
     /// RegisterJobDefinition → {jobDefinitionName, jobDefinitionArn, revision}.
     static func register<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
@@ -21,7 +22,19 @@ enum JobDefinitionWire {
         if let name { try ResourceName.validate(name, field: "jobDefinitionName") }
         let status = try request.enumeration("status", ["ACTIVE", "INACTIVE"])
         let found = try await backend.describeJobDefinitions(references: references, name: name, status: status)
-        return try PageToken.page(found.map(encode), key: "jobDefinitions", request: request)
+        let arns = backend.arns
+        return try PageToken.page(found.map { encode($0, arns: arns) }, key: "jobDefinitions", request: request)
+    }
+
+    /// DeregisterJobDefinition → {}: name:revision or ARN.
+    static func deregister<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let reference = try request.requiredString("jobDefinition")
+        let parsed = try JobDefinitionReference(parsing: reference, field: "jobDefinition")
+        guard parsed.revision != nil else {
+            throw .invalid("jobDefinition", "jobDefinition '\(reference)' names no revision; deregister one revision at a time as name:revision or its ARN.")
+        }
+        try await backend.deregisterJobDefinition(reference)
+        return [:]
     }
 
     /// Decodes a RegisterJobDefinition request: container definitions only (multinode, ECS and
@@ -51,7 +64,7 @@ enum JobDefinitionWire {
         _ = try container.string("user")
         try validateEnvironment(container.objects("environment"))
         _ = try ContainerResolution.resources(of: .object(container.values), field: "containerProperties")
-        return JobDefinition(name: name, revision: 0, arn: "", type: type, containerProperties: .object(container.values),
+        var definition = JobDefinition(name: name, revision: 0, arn: "", type: type, containerProperties: .object(container.values),
                              parameters: try request.stringMap("parameters") ?? [:],
                              retryStrategy: try decodeRetryStrategy(request.object("retryStrategy")),
                              timeoutSeconds: try decodeTimeout(request.object("timeout")),
@@ -59,6 +72,8 @@ enum JobDefinitionWire {
                              platformCapabilities: try decodePlatformCapabilities(request),
                              propagateTags: try request.bool("propagateTags"), tags: try request.tags(), createdAt: 0,
                              extra: request.extra(excluding: known))
+        definition.consumableResources = try ConsumableResourceWire.decodeProperties(request.object("consumableResourceProperties"))
+        return definition
     }
 
     static func decodePlatformCapabilities(_ request: Members) throws(DocketError) -> [String] {
@@ -141,7 +156,7 @@ enum JobDefinitionWire {
     }
 
     /// JobDefinition as DescribeJobDefinitions returns it: stored extra members, then Docket's own.
-    static func encode(_ definition: JobDefinition) -> JSONValue {
+    static func encode(_ definition: JobDefinition, arns: ARNBuilder) -> JSONValue {
         var members = definition.extra
         members["jobDefinitionName"] = .string(definition.name)
         members["jobDefinitionArn"] = .string(definition.arn)
@@ -157,6 +172,9 @@ enum JobDefinitionWire {
         if let seconds = definition.timeoutSeconds { members["timeout"] = ["attemptDurationSeconds": .number(Double(seconds))] }
         if let priority = definition.schedulingPriority { members["schedulingPriority"] = .number(Double(priority)) }
         if let propagate = definition.propagateTags { members["propagateTags"] = .bool(propagate) }
+        if let uses = definition.consumableResources {
+            members["consumableResourceProperties"] = ConsumableResourceWire.encodeProperties(uses, arns: arns)
+        }
         return .object(members)
     }
 }

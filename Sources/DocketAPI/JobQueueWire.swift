@@ -33,6 +33,17 @@ enum JobQueueWire {
         guard let entries = try request.objects("computeEnvironmentOrder", maxCount: 3), !entries.isEmpty else {
             throw .invalid("computeEnvironmentOrder", "computeEnvironmentOrder is required: 1 to 3 entries of {order, computeEnvironment}.")
         }
+        let order = try decodeOrder(entries)
+        let actions = try request.objects("jobStateTimeLimitActions") ?? []
+        for action in actions { try validateTimeLimitAction(action) }
+        return JobQueue(name: name, arn: "", state: state, priority: Int(priority), computeEnvironmentOrder: order,
+                        schedulingPolicyArn: try request.string("schedulingPolicyArn"),
+                        jobStateTimeLimitActions: actions.isEmpty ? nil : request.values["jobStateTimeLimitActions"],
+                        tags: try request.tags(), createdAt: 0)
+    }
+
+    /// computeEnvironmentOrder: 1 to 3 entries, distinct orders and compute environments.
+    static func decodeOrder(_ entries: [Members]) throws(DocketError) -> [ComputeEnvironmentOrder] {
         var order: [ComputeEnvironmentOrder] = []
         for entry in entries {
             let position = Int(try entry.requiredInteger("order", in: 0...Int64(Int32.max)))
@@ -46,16 +57,59 @@ enum JobQueueWire {
             }
             order.append(ComputeEnvironmentOrder(order: position, computeEnvironment: environment))
         }
-        if let policy = try request.string("schedulingPolicyArn") {
-            // The backend runs every API-created queue with the FIFO policy, so accepting an ARN
-            // would promise an order Docket does not keep.
-            throw .invalid("schedulingPolicyArn", "schedulingPolicyArn '\(policy)': scheduling policies arrive in a later Docket release; create the queue without one (FIFO).")
+        return order
+    }
+
+    /// UpdateJobQueue → {jobQueueName, jobQueueArn}.
+    static func update<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let reference = try request.requiredString("jobQueue")
+        guard !reference.isEmpty else { throw .invalid("jobQueue", "jobQueue is empty; give the job queue's name or ARN.") }
+        if request.has("serviceEnvironmentOrder") {
+            throw .invalid("serviceEnvironmentOrder", "serviceEnvironmentOrder: Docket runs jobs on compute environments only; give computeEnvironmentOrder instead.")
         }
-        let actions = try request.objects("jobStateTimeLimitActions") ?? []
-        for action in actions { try validateTimeLimitAction(action) }
-        return JobQueue(name: name, arn: "", state: state, priority: Int(priority), computeEnvironmentOrder: order,
-                        jobStateTimeLimitActions: actions.isEmpty ? nil : request.values["jobStateTimeLimitActions"],
-                        tags: try request.tags(), createdAt: 0)
+        var change = JobQueueChange()
+        change.state = try request.enumeration("state", ["ENABLED", "DISABLED"]).flatMap(ResourceState.init(rawValue:))
+        change.priority = try request.integer("priority", in: 0...Int64(Int32.max)).map(Int.init)
+        if let entries = try request.objects("computeEnvironmentOrder", maxCount: 3) {
+            guard !entries.isEmpty else {
+                throw .invalid("computeEnvironmentOrder", "computeEnvironmentOrder is empty; a job queue needs 1 to 3 compute environments.")
+            }
+            change.computeEnvironmentOrder = try decodeOrder(entries)
+        }
+        change.schedulingPolicyArn = try request.string("schedulingPolicyArn")
+        if let actions = try request.objects("jobStateTimeLimitActions") {
+            for action in actions { try validateTimeLimitAction(action) }
+            change.jobStateTimeLimitActions = actions.isEmpty ? .null : request.values["jobStateTimeLimitActions"]
+        }
+        let updated = try await backend.updateJobQueue(ARNBuilder.name(from: reference, kind: "job-queue"), change)
+        return ["jobQueueName": .string(updated.name), "jobQueueArn": .string(updated.arn)]
+    }
+
+    /// DeleteJobQueue → {}.
+    static func delete<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let reference = try request.requiredString("jobQueue")
+        try await backend.deleteJobQueue(ARNBuilder.name(from: reference, kind: "job-queue"))
+        return [:]
+    }
+
+    /// GetJobQueueSnapshot → {frontOfQueue, queueUtilization}: the first 100 RUNNABLE jobs in
+    /// dispatch order and the vCPUs the queue's jobs hold.
+    static func snapshot<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let reference = try request.requiredString("jobQueue")
+        let snapshot = try await backend.jobQueueSnapshot(ARNBuilder.name(from: reference, kind: "job-queue"))
+        let time = JSONValue.number(Double(snapshot.takenAt))
+        return [
+            "frontOfQueue": [
+                "jobs": .array(snapshot.front.map {
+                    ["jobArn": .string($0.jobArn), "earliestTimeAtPosition": .number(Double($0.earliestTimeAtPosition))]
+                }),
+                "lastUpdatedAt": time,
+            ],
+            "queueUtilization": [
+                "totalCapacityUsage": [["capacityUnit": "vCPU", "quantity": .number(snapshot.vcpusInUse)]],
+                "lastUpdatedAt": time,
+            ],
+        ]
     }
 
     /// One JobStateTimeLimitAction: reason, state RUNNABLE, maxTimeSeconds 600 to 86,400, action CANCEL or TERMINATE.

@@ -78,6 +78,7 @@ enum JobWire {
             return JobDependency(jobID: ARNBuilder.name(from: id, kind: "job"), type: type)
         }
         submission.tags = try request.tags()
+        submission.consumableResourceOverride = try ConsumableResourceWire.decodeProperties(request.object("consumableResourcePropertiesOverride"))
         submission.shareIdentifier = try request.string("shareIdentifier")
         submission.schedulingPriorityOverride = try request.integer("schedulingPriorityOverride", in: 0...9999).map(Int.init)
         return submission
@@ -162,6 +163,9 @@ enum JobWire {
         if let seconds = job.timeoutSeconds { members["timeout"] = ["attemptDurationSeconds": .number(Double(seconds))] }
         if let share = job.shareIdentifier { members["shareIdentifier"] = .string(share) }
         if let priority = job.schedulingPriority { members["schedulingPriority"] = .number(Double(priority)) }
+        if let uses = job.consumableResources {
+            members["consumableResourceProperties"] = ConsumableResourceWire.encodeProperties(uses, arns: arns)
+        }
         return .object(members)
     }
 

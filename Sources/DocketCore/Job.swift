@@ -98,6 +98,9 @@ public struct Job: Sendable, Codable, Hashable {
     public var runnableAt: Int64?
     /// True while the job sits in RUNNABLE again after a failed attempt: AWS puts retries first.
     public var isRetry: Bool
+    /// The consumable resources each attempt needs (the submission's override, else the job
+    /// definition's list); nil for none. Optional so documents stored before it decode.
+    public var consumableResources: [ConsumableResourceUse]?
 
     public init(id: String, name: String, arn: String, queue: String, jobDefinitionArn: String,
                 jobDefinitionName: String, sequence: Int64, createdAt: Int64, container: ContainerSpec,

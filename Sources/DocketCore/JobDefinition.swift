@@ -17,6 +17,8 @@ public struct JobDefinition: Sendable, Codable, Hashable {
     public var createdAt: Int64
     /// Other members of the RegisterJobDefinition request, stored and returned as sent.
     public var extra: [String: JSONValue]
+    /// consumableResourceProperties: what each job needs; nil for none.
+    public var consumableResources: [ConsumableResourceUse]?
 
     public init(name: String, revision: Int, arn: String, status: String = "ACTIVE", type: String = "container",
                 containerProperties: JSONValue?, parameters: [String: String] = [:], retryStrategy: RetryStrategy? = nil,

@@ -14,6 +14,8 @@ public struct JobSubmission: Sendable, Hashable {
     public var tags: [String: String]
     public var shareIdentifier: String?
     public var schedulingPriorityOverride: Int?
+    /// consumableResourcePropertiesOverride: replaces the definition's list when given.
+    public var consumableResourceOverride: [ConsumableResourceUse]?
 
     public init(jobName: String, jobQueue: String, jobDefinition: String, parameters: [String: String] = [:],
                 commandOverride: [String]? = nil, environmentOverride: [EnvironmentVariable] = [],

@@ -14,6 +14,21 @@ public struct ARNBuilder: Sendable, Hashable {
     public func jobDefinition(_ name: String, _ revision: Int) -> String { "\(prefix):job-definition/\(name):\(revision)" }
     public func job(_ id: String) -> String { "\(prefix):job/\(id)" }
     public func schedulingPolicy(_ name: String) -> String { "\(prefix):scheduling-policy/\(name)" }
+    public func consumableResource(_ name: String) -> String { "\(prefix):consumable-resource/\(name)" }
+    /// Quota shares live inside a job queue: job-queue/QUEUE/quota-share/NAME.
+    public func quotaShare(queue: String, name: String) -> String { "\(prefix):job-queue/\(queue)/quota-share/\(name)" }
+
+    /// The resource kind and name an ARN of this server's region and account names
+    /// ("job-queue", "high"); nil when it is not such an ARN. Job definitions keep their
+    /// ":REVISION" in the name, quota shares their "QUEUE/quota-share/" prefix.
+    public func parse(_ arn: String) -> (kind: String, name: String)? {
+        guard arn.hasPrefix(prefix + ":") else { return nil }
+        let rest = arn.dropFirst(prefix.count + 1)
+        guard let slash = rest.firstIndex(of: "/") else { return nil }
+        let name = rest[rest.index(after: slash)...]
+        guard !name.isEmpty else { return nil }
+        return (String(rest[..<slash]), String(name))
+    }
 
     /// The last path component of an ARN of `kind` ("job-queue"), or the input itself when
     /// it is not an ARN: AWS accepts names and ARNs wherever it takes a reference.

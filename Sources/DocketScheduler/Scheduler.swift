@@ -105,6 +105,50 @@ package actor Scheduler {
         requestCycle()
     }
 
+    /// Replaces a job queue's settings (priority, state, compute environments) and keeps its
+    /// policy instance, so the jobs it orders keep their places.
+    package func updateQueue(_ queue: JobQueue) {
+        guard let policy = queues[queue.name]?.policy else { return setQueue(queue, policy: nil) }
+        setQueue(queue, policy: policy)
+    }
+
+    /// Forgets a job queue. The caller has ended its unfinished jobs first.
+    package func removeQueue(named name: String) {
+        queues[name] = nil
+    }
+
+    /// Forgets a compute environment. The caller has made sure no attempt runs there.
+    package func removeEnvironment(named name: String) {
+        environments[name] = nil
+    }
+
+    /// The ids of the jobs of `queue` the scheduler holds (waiting or with an attempt in hand).
+    package func unfinishedJobs(queue: String) -> [String] {
+        queuedByKey.values.filter { $0.queue == queue }.sorted { $0.sequence < $1.sequence }.map(\.id)
+            + active.values.filter { $0.queue == queue }.sorted { $0.sequence < $1.sequence }.map(\.id)
+    }
+
+    /// How many jobs have an attempt in hand on `environment`.
+    package func activeAttemptCount(environment: String) -> Int {
+        active.values.count { $0.currentAttempt?.computeEnvironment == environment && $0.currentAttempt?.stoppedAt == nil }
+    }
+
+    /// The front of a queue for GetJobQueueSnapshot: up to `limit` RUNNABLE jobs in the order its
+    /// policy would try them with unlimited capacity, each with the time it became RUNNABLE;
+    /// and the capacity its jobs hold now.
+    package func frontOfQueue(_ name: String, limit: Int) -> (jobs: [(id: String, runnableAt: Int64)], inUse: Resources) {
+        var inUse = Resources.zero
+        for job in active.values where job.queue == name { inUse = inUse + job.container.resources }
+        guard let policy = queues[name]?.policy else { return ([], inUse) }
+        let unlimited = Resources(vcpuMillis: .max / 4, memoryMiB: .max / 4, gpus: .max / 4)
+        var front: [(id: String, runnableAt: Int64)] = []
+        for key in policy.pick(free: unlimited, limit: limit) {
+            guard let waiting = queuedByKey[key], waiting.status == .runnable else { continue }
+            front.append((waiting.id, waiting.runnableAt))
+        }
+        return (front, inUse)
+    }
+
     /// The capacity a job could ever get on its queue: per resource, the most any compute
     /// environment of the queue has in total.
     package func largestOffer(queue: String) -> Resources {
@@ -288,6 +332,29 @@ package actor Scheduler {
             await Task.yield()
         }
         cycleRunning = false
+    }
+
+    /// TagResource and UntagResource on a job: changes its tags durably. Done here because the
+    /// scheduler may hold a newer version of the job than the store, which a write from outside
+    /// would overwrite (or be overwritten by).
+    /// - Returns: the job with its new tags, nil when no job has this id.
+    package func retag(jobID: String, _ change: @Sendable (inout [String: String]) throws(DocketError) -> Void)
+        throws(DocketError) -> Job?
+    {
+        var found = jobsToSave[jobID] ?? active[jobID]
+        if found == nil { found = try store.loadJobs(ids: [jobID]).first }
+        guard var job = found else { return nil }
+        if let waiting = queuedJob(jobID) { job.status = waiting.status }
+        if let change = statusesToSave[jobID] {
+            job.status = change.status
+            job.statusReason = change.statusReason
+        }
+        try change(&job.tags)
+        try store.commit(jobs: [job], statuses: [])
+        statusesToSave[jobID] = nil
+        if jobsToSave[jobID] != nil { jobsToSave[jobID] = job }
+        if active[jobID] != nil { active[jobID] = job }
+        return job
     }
 
     /// One cycle (steps 1–4 of the type's comment); returns the launches to dispatch (step 5).

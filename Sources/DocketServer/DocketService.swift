@@ -15,11 +15,20 @@ struct Catalog {
     var queues: [String: JobQueue] = [:]
     /// By name, revisions in ascending order.
     var definitions: [String: [JobDefinition]] = [:]
+    var policies: [String: SchedulingPolicy] = [:]
+    var consumables: [String: ConsumableResource] = [:]
+    /// By "QUEUE/NAME".
+    var quotaShares: [String: QuotaShare] = [:]
+    /// UpdateConsumableResource client tokens seen, with the answer they got (AWS keeps them 8 hours).
+    var consumableTokens: [String: (at: Int64, result: ConsumableResource)] = [:]
 
     init(store: SQLiteStore) throws(DocketError) {
         for environment in try store.computeEnvironments() { environments[environment.name] = environment }
         for queue in try store.jobQueues() { queues[queue.name] = queue }
         for definition in try store.jobDefinitions(name: nil, status: nil) { definitions[definition.name, default: []].append(definition) }
+        for policy in try store.resources(SchedulingPolicy.self, kind: .schedulingPolicy) { policies[policy.name] = policy }
+        for resource in try store.resources(ConsumableResource.self, kind: .consumableResource) { consumables[resource.name] = resource }
+        for share in try store.resources(QuotaShare.self, kind: .quotaShare) { quotaShares[share.jobQueue + "/" + share.name] = share }
     }
 
     /// A revision, or the latest ACTIVE one when `revision` is nil.
@@ -42,7 +51,7 @@ final class DocketService: BatchBackend {
     let paths: AttemptPaths
     let info: [String: JSONValue]
     let clock: @Sendable () -> Int64
-    private let catalog: Mutex<Catalog>
+    let catalog: Mutex<Catalog>
 
     init(arns: ARNBuilder, store: SQLiteStore, scheduler: Scheduler, runtime: PluginRuntime, paths: AttemptPaths,
          info: [String: JSONValue], clock: @escaping @Sendable () -> Int64) throws(DocketError) {
@@ -91,15 +100,9 @@ final class DocketService: BatchBackend {
         guard catalog.withLock({ $0.queues[queue.name] }) == nil else {
             throw DocketError(.conflict, "Object already exists: job queue '\(queue.name)' exists; choose another jobQueueName.", field: "jobQueueName")
         }
-        let environments = Set(catalog.withLock { $0.environments.keys })
         var stored = queue
-        stored.computeEnvironmentOrder = try queue.computeEnvironmentOrder.map { entry throws(DocketError) in
-            let name = ARNBuilder.name(from: entry.computeEnvironment, kind: "compute-environment")
-            guard environments.contains(name) else {
-                throw DocketError.invalid("computeEnvironmentOrder", "computeEnvironmentOrder names compute environment '\(entry.computeEnvironment)', which does not exist; create it first or fix the name.")
-            }
-            return ComputeEnvironmentOrder(order: entry.order, computeEnvironment: name)
-        }
+        stored.computeEnvironmentOrder = try resolveOrder(queue.computeEnvironmentOrder)
+        if let arn = queue.schedulingPolicyArn { stored.schedulingPolicyArn = try resolvePolicyArn(arn) }
         stored.arn = arns.jobQueue(stored.name)
         stored.createdAt = clock()
         try await runtime.attach(stored)

@@ -130,6 +130,22 @@ final class PluginRuntime: Sendable {
         }
     }
 
+    /// Applies a changed compute environment (state, maxvCpus) to the scheduler, keeping its
+    /// executor instance and the attempts it runs.
+    func update(_ environment: ComputeEnvironment) async {
+        if executorInstances[environment.name] == nil {
+            try? await attach(environment, strict: false)
+        } else {
+            await refreshCapacities(environments: [environment])
+        }
+    }
+
+    /// Destroys a deleted compute environment's executor instance.
+    func detach(environment name: String) {
+        let instance = executors.withLock { $0.removeValue(forKey: name) }
+        instance?.destroy()
+    }
+
     /// Destroys every executor instance: attempts keep running for the next server to adopt.
     func shutdown() {
         let instances = executors.withLock { current in

@@ -48,6 +48,15 @@ package final class SQLiteStore: Sendable {
                 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            // Scheduling policies, consumable resources and quota shares: documents by kind and name.
+            try db.execute(sql: """
+                CREATE TABLE resources (kind TEXT NOT NULL, name TEXT NOT NULL, body BLOB NOT NULL,
+                    PRIMARY KEY (kind, name));
+                CREATE TABLE job_consumables (resource TEXT NOT NULL, sequence INTEGER NOT NULL, job_id TEXT NOT NULL,
+                    PRIMARY KEY (resource, sequence));
+                """)
+        }
         return migrator
     }
 
@@ -108,6 +117,57 @@ package final class SQLiteStore: Sendable {
         }
     }
 
+    package func deleteComputeEnvironment(named name: String) throws(DocketError) {
+        try write("delete compute environment '\(name)'") { db in
+            try db.execute(sql: "DELETE FROM compute_environments WHERE name = ?", arguments: [name])
+        }
+    }
+
+    package func deleteJobQueue(named name: String) throws(DocketError) {
+        try write("delete job queue '\(name)'") { db in
+            try db.execute(sql: "DELETE FROM job_queues WHERE name = ?", arguments: [name])
+            try db.execute(sql: "DELETE FROM resources WHERE kind = ? AND name LIKE ? ESCAPE '\\'",
+                           arguments: [ResourceKind.quotaShare.rawValue, Self.likePrefix(name + "/")])
+        }
+    }
+
+    // MARK: Scheduling policies, consumable resources, quota shares
+
+    /// The kinds kept in the `resources` table, each a Codable document under a unique name.
+    package enum ResourceKind: String, Sendable {
+        case schedulingPolicy = "scheduling-policy"
+        case consumableResource = "consumable-resource"
+        /// Named "QUEUE/NAME": a quota share's name is unique within its job queue.
+        case quotaShare = "quota-share"
+    }
+
+    /// Inserts or replaces a document.
+    package func save<Resource: Encodable>(_ resource: Resource, kind: ResourceKind, name: String) throws(DocketError) {
+        try write("save \(kind.rawValue) '\(name)'") { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO resources (kind, name, body) VALUES (?, ?, ?)",
+                           arguments: [kind.rawValue, name, try encode(resource)])
+        }
+    }
+
+    /// Every document of a kind, by name.
+    package func resources<Resource: Decodable>(_ type: Resource.Type, kind: ResourceKind) throws(DocketError) -> [Resource] {
+        try read("list \(kind.rawValue)s") { db in
+            try Data.fetchAll(db, sql: "SELECT body FROM resources WHERE kind = ? ORDER BY name", arguments: [kind.rawValue])
+                .map { try decode(type, $0) }
+        }
+    }
+
+    package func deleteResource(kind: ResourceKind, name: String) throws(DocketError) {
+        try write("delete \(kind.rawValue) '\(name)'") { db in
+            try db.execute(sql: "DELETE FROM resources WHERE kind = ? AND name = ?", arguments: [kind.rawValue, name])
+        }
+    }
+
+    private static func likePrefix(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+            .replacingOccurrences(of: "_", with: "\\_") + "%"
+    }
+
     // MARK: Job definitions
 
     /// Stores `definition` as the next revision of its name and returns it with the revision set.
@@ -122,6 +182,14 @@ package final class SQLiteStore: Sendable {
             try db.execute(sql: "INSERT INTO job_definitions (name, revision, status, body) VALUES (?, ?, ?, ?)",
                            arguments: [stored.name, stored.revision, stored.status, try encode(stored)])
             return stored
+        }
+    }
+
+    /// Replaces a stored revision (DeregisterJobDefinition, tags).
+    package func update(_ definition: JobDefinition) throws(DocketError) {
+        try write("update job definition '\(definition.name):\(definition.revision)'") { db in
+            try db.execute(sql: "UPDATE job_definitions SET status = ?, body = ? WHERE name = ? AND revision = ?",
+                           arguments: [definition.status, try encode(definition), definition.name, definition.revision])
         }
     }
 
@@ -171,6 +239,10 @@ package final class SQLiteStore: Sendable {
             for job in jobs {
                 try replace.execute(arguments: [job.id, job.sequence, job.queue, job.status.rawValue, job.statusReason, job.name,
                                                 job.createdAt, try encode(job)])
+                for use in job.consumableResources ?? [] {
+                    try db.execute(sql: "INSERT OR IGNORE INTO job_consumables (resource, sequence, job_id) VALUES (?, ?, ?)",
+                                   arguments: [use.resource, job.sequence, job.id])
+                }
             }
             let change = try db.cachedStatement(sql: "UPDATE jobs SET status = ?, status_reason = ? WHERE id = ?")
             for status in statuses {
@@ -235,6 +307,16 @@ package final class SQLiteStore: Sendable {
             sql += " ORDER BY sequence LIMIT ?"
             arguments += [limit]
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map(decodeJob)
+        }
+    }
+
+    /// Jobs that need a consumable resource, in submission order after `afterSequence`.
+    package func jobs(usingConsumableResource resource: String, afterSequence: Int64?, limit: Int) throws(DocketError) -> [Job] {
+        try read("list jobs using consumable resource '\(resource)'") { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Self.jobColumns) FROM job_consumables JOIN jobs ON jobs.id = job_consumables.job_id
+                WHERE job_consumables.resource = ? AND job_consumables.sequence > ? ORDER BY job_consumables.sequence LIMIT ?
+                """, arguments: [resource, afterSequence ?? -1, limit]).map(decodeJob)
         }
     }
 

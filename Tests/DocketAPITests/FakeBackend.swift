@@ -12,6 +12,11 @@ actor FakeBackend: BatchBackend {
     var jobs: [Job] = []
     var stopped: [(job: String, reason: String, isTermination: Bool)] = []
     var listCalls = 0
+    var policies: [SchedulingPolicy] = []
+    var consumables: [ConsumableResource] = []
+    var consumableUpdates: [(reference: String, operation: String, quantity: Int64)] = []
+    var quotaShares: [QuotaShare] = []
+    var tagsByArn: [String: [String: String]] = [:]
     /// Thrown by every operation when set, to test the error mapping.
     var failure: DocketError?
 

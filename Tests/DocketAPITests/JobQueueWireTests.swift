@@ -34,8 +34,6 @@ final class JobQueueWireTests: XCTestCase {
             (["jobQueueName": "q", "priority": 1, "computeEnvironmentOrder": [["order": 1]]], "computeEnvironmentOrder[0].computeEnvironment is required."),
             (["jobQueueName": "q", "priority": 1, "computeEnvironmentOrder": [["order": 1, "computeEnvironment": "a"], ["order": 2, "computeEnvironment": "a"]]],
              "computeEnvironmentOrder[1].computeEnvironment 'a' is listed twice; list each compute environment once."),
-            (["jobQueueName": "q", "priority": 1, "computeEnvironmentOrder": order, "schedulingPolicyArn": "arn:p"],
-             "schedulingPolicyArn 'arn:p': scheduling policies arrive in a later Docket release; create the queue without one (FIFO)."),
             (["jobQueueName": "q", "priority": 1, "computeEnvironmentOrder": order,
               "jobStateTimeLimitActions": [["reason": "r", "state": "RUNNABLE", "maxTimeSeconds": 60, "action": "CANCEL"]]],
              "jobStateTimeLimitActions[0].maxTimeSeconds is 60; it must be between 600 and 86400."),

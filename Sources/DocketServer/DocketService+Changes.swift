@@ -1,0 +1,166 @@
+import DocketAPI
+import DocketCore
+import DocketStore
+import Foundation
+
+/// The update and delete operations on compute environments, job queues and job definitions,
+/// and GetJobQueueSnapshot. Each checks everything first, then writes the store, then the
+/// catalog and the scheduler, so a refused request changes nothing.
+extension DocketService {
+    /// Resources the configuration file declares are rewritten from it at every start, so a
+    /// change through the API would silently come undone: refuse it and say where to change it.
+    private func refuseIfConfigured(_ isFromConfiguration: Bool, kind: String, name: String, field: String) throws(DocketError) {
+        guard isFromConfiguration else { return }
+        throw DocketError.invalid(field, "\(kind) '\(name)' is declared in the server's configuration file, which is re-applied at every start; change or remove it there and restart the server.")
+    }
+
+    func environment(named name: String) throws(DocketError) -> ComputeEnvironment {
+        guard let environment = catalog.withLock({ $0.environments[name] }) else {
+            throw DocketError(.notFound, "computeEnvironment '\(name)' does not exist; list them with `aws batch describe-compute-environments`.", field: "computeEnvironment")
+        }
+        return environment
+    }
+
+    func queue(named name: String) throws(DocketError) -> JobQueue {
+        guard let queue = catalog.withLock({ $0.queues[name] }) else {
+            throw DocketError(.notFound, "jobQueue '\(name)' does not exist; list them with `aws batch describe-job-queues`.", field: "jobQueue")
+        }
+        return queue
+    }
+
+    // MARK: Compute environments
+
+    func updateComputeEnvironment(_ reference: String, _ change: ComputeEnvironmentChange) async throws(DocketError) -> ComputeEnvironment {
+        var environment = try environment(named: reference)
+        try refuseIfConfigured(environment.isFromConfiguration, kind: "compute environment", name: environment.name, field: "computeEnvironment")
+        if !change.computeResources.isEmpty {
+            guard environment.type == "MANAGED", case .object(var resources)? = environment.computeResources else {
+                throw DocketError.invalid("computeResources", "compute environment '\(environment.name)' is UNMANAGED, so it has no computeResources to update; change its state only.")
+            }
+            let minimum = change.computeResources["minvCpus"]?.doubleValue ?? resources["minvCpus"]?.doubleValue ?? 0
+            let maximum = change.computeResources["maxvCpus"]?.doubleValue ?? resources["maxvCpus"]?.doubleValue ?? 0
+            guard minimum <= maximum else {
+                throw DocketError.invalid("computeResources.maxvCpus", "computeResources.maxvCpus \(Int(maximum)) is below minvCpus \(Int(minimum)); raise maxvCpus or lower minvCpus.")
+            }
+            for (key, value) in change.computeResources { resources[key] = value }
+            environment.computeResources = .object(resources)
+        }
+        if let state = change.state { environment.state = state }
+        if let maximum = change.maxVCPUMillis { environment.maxVCPUMillis = maximum }
+        for (key, value) in change.extra { environment.extra[key] = value }
+        try store.save(environment)
+        catalog.withLock { $0.environments[environment.name] = environment }
+        await runtime.update(environment)
+        return environment
+    }
+
+    func deleteComputeEnvironment(_ reference: String) async throws(DocketError) {
+        let environment = try environment(named: reference)
+        try refuseIfConfigured(environment.isFromConfiguration, kind: "compute environment", name: environment.name, field: "computeEnvironment")
+        guard environment.state == .disabled else {
+            throw DocketError.invalid("computeEnvironment", "compute environment '\(environment.name)' is ENABLED; disable it first with update-compute-environment --state DISABLED, then delete it.")
+        }
+        let users = catalog.withLock { catalog in
+            catalog.queues.values.filter { queue in queue.computeEnvironmentOrder.contains { $0.computeEnvironment == environment.name } }
+                .map(\.name).sorted()
+        }
+        guard users.isEmpty else {
+            throw DocketError.invalid("computeEnvironment", "compute environment '\(environment.name)' is still used by job queue(s) \(users.joined(separator: ", ")); remove it from their computeEnvironmentOrder with update-job-queue (or delete the queues) first.")
+        }
+        let running = await scheduler.activeAttemptCount(environment: environment.name)
+        guard running == 0 else {
+            throw DocketError.invalid("computeEnvironment", "compute environment '\(environment.name)' still runs \(running) job(s); wait for them to finish or terminate them, then delete it.")
+        }
+        try store.deleteComputeEnvironment(named: environment.name)
+        catalog.withLock { $0.environments[environment.name] = nil }
+        await scheduler.removeEnvironment(named: environment.name)
+        runtime.detach(environment: environment.name)
+    }
+
+    // MARK: Job queues
+
+    /// Compute environment names from names or ARNs, each of which must exist.
+    func resolveOrder(_ order: [ComputeEnvironmentOrder]) throws(DocketError) -> [ComputeEnvironmentOrder] {
+        let environments = Set(catalog.withLock { $0.environments.keys })
+        return try order.map { entry throws(DocketError) in
+            let name = ARNBuilder.name(from: entry.computeEnvironment, kind: "compute-environment")
+            guard environments.contains(name) else {
+                throw DocketError.invalid("computeEnvironmentOrder", "computeEnvironmentOrder names compute environment '\(entry.computeEnvironment)', which does not exist; create it first or fix the name.")
+            }
+            return ComputeEnvironmentOrder(order: entry.order, computeEnvironment: name)
+        }
+    }
+
+    /// A scheduling policy ARN given to CreateJobQueue or UpdateJobQueue, which must exist.
+    func resolvePolicyArn(_ arn: String) throws(DocketError) -> String {
+        let name = ARNBuilder.name(from: arn, kind: "scheduling-policy")
+        guard let policy = catalog.withLock({ $0.policies[name] }), policy.arn == arn || name == arn else {
+            throw DocketError.invalid("schedulingPolicyArn", "schedulingPolicyArn '\(arn)' names no scheduling policy; create it with create-scheduling-policy and pass the ARN it returns.")
+        }
+        return policy.arn
+    }
+
+    func updateJobQueue(_ reference: String, _ change: JobQueueChange) async throws(DocketError) -> JobQueue {
+        var queue = try queue(named: reference)
+        try refuseIfConfigured(queue.isFromConfiguration, kind: "job queue", name: queue.name, field: "jobQueue")
+        if let order = change.computeEnvironmentOrder { queue.computeEnvironmentOrder = try resolveOrder(order).sorted { $0.order < $1.order } }
+        if let arn = change.schedulingPolicyArn {
+            // AWS: a FIFO queue cannot gain a policy later; a policy can be replaced, not removed.
+            guard queue.schedulingPolicyArn != nil else {
+                throw DocketError.invalid("schedulingPolicyArn", "job queue '\(queue.name)' was created without a scheduling policy (FIFO), and AWS Batch does not add one later; create a new queue with schedulingPolicyArn.")
+            }
+            queue.schedulingPolicyArn = try resolvePolicyArn(arn)
+        }
+        if let state = change.state { queue.state = state }
+        if let priority = change.priority { queue.priority = priority }
+        if let actions = change.jobStateTimeLimitActions { queue.jobStateTimeLimitActions = actions == .null ? nil : actions }
+        try store.save(queue)
+        catalog.withLock { $0.queues[queue.name] = queue }
+        await scheduler.updateQueue(queue)
+        return queue
+    }
+
+    func deleteJobQueue(_ reference: String) async throws(DocketError) {
+        let queue = try queue(named: reference)
+        try refuseIfConfigured(queue.isFromConfiguration, kind: "job queue", name: queue.name, field: "jobQueue")
+        guard queue.state == .disabled else {
+            throw DocketError.invalid("jobQueue", "job queue '\(queue.name)' is ENABLED; disable it first with update-job-queue --state DISABLED, then delete it.")
+        }
+        // As AWS does: the queue's unfinished jobs are terminated (waiting ones fail at once,
+        // running ones are stopped and fail when their attempt ends).
+        for id in await scheduler.unfinishedJobs(queue: queue.name) {
+            _ = try await scheduler.terminate(jobID: id, reason: "Job queue \(queue.name) was deleted")
+        }
+        try store.deleteJobQueue(named: queue.name)
+        catalog.withLock { catalog in
+            catalog.queues[queue.name] = nil
+            for key in catalog.quotaShares.keys where key.hasPrefix(queue.name + "/") { catalog.quotaShares[key] = nil }
+        }
+        await scheduler.removeQueue(named: queue.name)
+    }
+
+    func jobQueueSnapshot(_ reference: String) async throws(DocketError) -> JobQueueSnapshot {
+        let queue = try queue(named: reference)
+        let (front, inUse) = await scheduler.frontOfQueue(queue.name, limit: 100)
+        let arns = self.arns
+        return JobQueueSnapshot(front: front.map { (arns.job($0.id), $0.runnableAt) }, vcpusInUse: Double(inUse.vcpuMillis) / 1000,
+                                takenAt: clock())
+    }
+
+    // MARK: Job definitions
+
+    func deregisterJobDefinition(_ reference: String) async throws(DocketError) {
+        let parsed = try JobDefinitionReference(parsing: reference)
+        guard var definition = catalog.withLock({ $0.definition(name: parsed.name, revision: parsed.revision) }) else {
+            throw DocketError(.notFound, "jobDefinition '\(reference)' does not exist; list the revisions with describe-job-definitions --job-definition-name \(parsed.name).", field: "jobDefinition")
+        }
+        guard definition.isActive else { return }  // deregistering twice changes nothing, as in AWS
+        definition.status = "INACTIVE"
+        try store.update(definition)
+        catalog.withLock { catalog in
+            if let index = catalog.definitions[definition.name]?.firstIndex(where: { $0.revision == definition.revision }) {
+                catalog.definitions[definition.name]![index] = definition
+            }
+        }
+    }
+}
