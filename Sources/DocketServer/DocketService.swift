@@ -122,6 +122,7 @@ final class DocketService: BatchBackend {
 
     func registerJobDefinition(_ definition: JobDefinition) async throws(DocketError) -> JobDefinition {
         try ResourceName.validate(definition.name, field: "jobDefinitionName")
+        try checkConsumables(definition.consumableResources, field: "consumableResourceProperties")
         var pending = definition
         pending.createdAt = clock()
         pending.status = "ACTIVE"
@@ -165,6 +166,9 @@ final class DocketService: BatchBackend {
             throw DocketError.invalid("jobDefinition", "job definition '\(definition.reference)' is INACTIVE (deregistered); submit with an ACTIVE revision.")
         }
         let container = try ContainerResolution.resolve(definition: definition, submission: submission)
+        let consumables = submission.consumableResourceOverride ?? definition.consumableResources
+        try checkConsumables(consumables, field: "consumableResourcePropertiesOverride")
+        try checkShareIdentifier(submission.shareIdentifier, queue: queue)
         for dependency in submission.dependsOn {
             guard let id = dependency.jobID else { continue }
             guard try store.status(ofJob: id) != nil else {
@@ -172,7 +176,7 @@ final class DocketService: BatchBackend {
             }
         }
         let id = UUID().uuidString.lowercased()
-        let job = Job(id: id, name: submission.jobName, arn: arns.job(id), queue: queue.name,
+        var job = Job(id: id, name: submission.jobName, arn: arns.job(id), queue: queue.name,
                       jobDefinitionArn: definition.arn, jobDefinitionName: definition.name,
                       sequence: await scheduler.allocateSequence(), createdAt: clock(), container: container,
                       parameters: definition.parameters.merging(submission.parameters) { _, submitted in submitted },
@@ -183,8 +187,27 @@ final class DocketService: BatchBackend {
                       shareIdentifier: submission.shareIdentifier,
                       schedulingPriority: submission.schedulingPriorityOverride ?? definition.schedulingPriority,
                       platformCapabilities: definition.platformCapabilities)
+        job.consumableResources = consumables
         try await scheduler.submit(job)
         return job
+    }
+
+    /// AWS's rule (reference §6.3): a queue with a fair-share policy needs a shareIdentifier on
+    /// every job; any other queue refuses one.
+    private func checkShareIdentifier(_ share: String?, queue: JobQueue) throws(DocketError) {
+        let policy = queue.schedulingPolicyArn.flatMap { arn in
+            catalog.withLock { $0.policies[ARNBuilder.name(from: arn, kind: "scheduling-policy")] }
+        }
+        if policy?.fairsharePolicy != nil {
+            guard let share, !share.isEmpty else {
+                throw DocketError.invalid("shareIdentifier", "shareIdentifier is required: job queue '\(queue.name)' has the fair-share scheduling policy '\(policy!.name)'; give the share this job counts against.")
+            }
+            guard share.count <= 255 else {
+                throw DocketError.invalid("shareIdentifier", "shareIdentifier is \(share.count) characters long; at most 255 are allowed.")
+            }
+        } else if let share {
+            throw DocketError.invalid("shareIdentifier", "shareIdentifier '\(share)': job queue '\(queue.name)' has no fair-share scheduling policy, so it takes no share identifier; drop it or submit to a fair-share queue.")
+        }
     }
 
     func describeJobs(_ references: [String]) async throws(DocketError) -> [Job] {
