@@ -44,15 +44,17 @@ public enum ResourceName {
     /// Letters, digits, hyphens and underscores, 1 to 128 characters, starting with a letter
     /// or digit: AWS's rule for compute environment, job queue, job definition and job names.
     public static func validate(_ value: String, field: String, maxLength: Int = 128) throws(DocketError) {
+        // AWS's own wording first (botocore users grep for it), then which rule and the fix.
+        let awsWording = "Provided name \(value) is not supported pattern[a-zA-Z_0-9-]{1,\(maxLength)}"
         guard !value.isEmpty, value.utf8.count <= maxLength else {
-            throw .invalid(field, "\(field) '\(value)' must be 1 to \(maxLength) characters long.")
+            throw .invalid(field, "\(awsWording): \(field) must be 1 to \(maxLength) characters long.")
         }
         let allowed = value.unicodeScalars.allSatisfy { scalar in
             (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
                 || scalar == "-" || scalar == "_"
         }
         guard allowed, let first = value.unicodeScalars.first, first != "-", first != "_" else {
-            throw .invalid(field, "\(field) '\(value)' may contain only letters, digits, hyphens and underscores, and must start with a letter or digit.")
+            throw .invalid(field, "\(awsWording): \(field) may contain only letters, digits, hyphens and underscores, and must start with a letter or digit.")
         }
     }
 }

@@ -65,7 +65,7 @@ extension DocketService {
                 .map(\.name).sorted()
         }
         guard users.isEmpty else {
-            throw DocketError.invalid("computeEnvironment", "compute environment '\(environment.name)' is still used by job queue(s) \(users.joined(separator: ", ")); remove it from their computeEnvironmentOrder with update-job-queue (or delete the queues) first.")
+            throw DocketError.invalid("computeEnvironment", "Cannot delete, found existing JobQueue relationship: compute environment '\(environment.name)' is still used by job queue(s) \(users.joined(separator: ", ")); remove it from their computeEnvironmentOrder with update-job-queue (or delete the queues) first.")
         }
         let running = await scheduler.activeAttemptCount(environment: environment.name)
         guard running == 0 else {

@@ -159,11 +159,13 @@ final class DocketService: BatchBackend {
         }
         let reference = try JobDefinitionReference(parsing: submission.jobDefinition)
         guard let definition = catalog.withLock({ $0.definition(name: reference.name, revision: reference.revision) }) else {
-            let what = reference.revision.map { "revision \($0) of job definition '\(reference.name)'" } ?? "an ACTIVE revision of job definition '\(reference.name)'"
-            throw DocketError(.notFound, "jobDefinition: there is no \(what); register it with register-job-definition.", field: "jobDefinition")
+            let message = reference.revision == nil
+                ? "JobDefinition name \(reference.name) does not exist or is not in ACTIVE status; register it with register-job-definition."
+                : "JobDefinition \(arns.jobDefinition(reference.name, reference.revision!)) not found; list the revisions with describe-job-definitions --job-definition-name \(reference.name)."
+            throw DocketError(.notFound, message, field: "jobDefinition")
         }
         guard definition.isActive else {
-            throw DocketError.invalid("jobDefinition", "job definition '\(definition.reference)' is INACTIVE (deregistered); submit with an ACTIVE revision.")
+            throw DocketError.invalid("jobDefinition", "JobDefinition \(definition.arn) is not in ACTIVE status: it was deregistered; submit with an ACTIVE revision (or the name alone for the latest).")
         }
         let container = try ContainerResolution.resolve(definition: definition, submission: submission)
         let consumables = submission.consumableResourceOverride ?? definition.consumableResources

@@ -50,7 +50,7 @@ final class ComputeEnvironmentWireTests: XCTestCase {
             (["computeEnvironmentName": "lab"], "type is required; it must be MANAGED or UNMANAGED."),
             (["computeEnvironmentName": "lab", "type": "SELF"], "type is 'SELF'; it must be one of MANAGED, UNMANAGED."),
             (["computeEnvironmentName": "lab", "type": "UNMANAGED", "state": "ON"], "state is 'ON'; it must be one of ENABLED, DISABLED."),
-            (["computeEnvironmentName": "l a b", "type": "UNMANAGED"], "computeEnvironmentName 'l a b' may contain only letters, digits, hyphens and underscores, and must start with a letter or digit."),
+            (["computeEnvironmentName": "l a b", "type": "UNMANAGED"], "Provided name l a b is not supported pattern[a-zA-Z_0-9-]{1,128}: computeEnvironmentName may contain only letters, digits, hyphens and underscores, and must start with a letter or digit."),
             (["computeEnvironmentName": "lab", "type": "MANAGED"], #"computeResources is required for a MANAGED compute environment (at least {"type": "EC2", "maxvCpus": N, "subnets": []}); or create it as UNMANAGED."#),
             (["computeEnvironmentName": "lab", "type": "MANAGED", "computeResources": ["type": "EC2", "subnets": []]], "computeResources.maxvCpus is required."),
             (["computeEnvironmentName": "lab", "type": "MANAGED", "computeResources": ["type": "EC2", "maxvCpus": 4]], "computeResources.subnets is required (AWS's rule); Docket ignores it, so send an empty list."),

@@ -54,7 +54,7 @@ final class ResourceNameTests: XCTestCase {
         XCTAssertNoThrow(try ResourceName.validate("train_gpu-2", field: "jobName"))
         XCTAssertThrowsError(try ResourceName.validate("-leading", field: "jobName"))
         XCTAssertThrowsError(try ResourceName.validate("has space", field: "jobName")) { error in
-            XCTAssertEqual((error as? DocketError)?.message, "jobName 'has space' may contain only letters, digits, hyphens and underscores, and must start with a letter or digit.")
+            XCTAssertEqual((error as? DocketError)?.message, "Provided name has space is not supported pattern[a-zA-Z_0-9-]{1,128}: jobName may contain only letters, digits, hyphens and underscores, and must start with a letter or digit.")
         }
         XCTAssertThrowsError(try ResourceName.validate(String(repeating: "a", count: 129), field: "jobName"))
     }

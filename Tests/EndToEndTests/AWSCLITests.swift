@@ -76,7 +76,7 @@ final class AWSCLITests: XCTestCase {
         try server.start()
         let cases: [([String], String)] = [
             (["submit-job", "--job-name", "bad name", "--job-queue", "default", "--job-definition", "default"],
-             "jobName 'bad name' may contain only letters, digits, hyphens and underscores, and must start with a letter or digit."),
+             "Provided name bad name is not supported pattern[a-zA-Z_0-9-]{1,128}: jobName may contain only letters, digits, hyphens and underscores, and must start with a letter or digit."),
             (["submit-job", "--job-name", "j", "--job-queue", "default", "--job-definition", "default", "--timeout", "attemptDurationSeconds=5"],
              "timeout.attemptDurationSeconds is 5; the minimum is 60 seconds."),
             (["submit-job", "--job-name", "j", "--job-queue", "default", "--job-definition", "default", "--retry-strategy", "attempts=11"],
