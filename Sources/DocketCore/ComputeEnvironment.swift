@@ -52,6 +52,13 @@ public struct ComputeEnvironment: Sendable, Codable, Hashable {
         self.isFromConfiguration = isFromConfiguration
     }
 
+    /// FARGATE for environments whose computeResources.type is FARGATE or FARGATE_SPOT, else EC2
+    /// (EC2, SPOT and UNMANAGED): the platform capability a job definition needs to run here.
+    public var platform: String {
+        let type = computeResources?["type"]?.stringValue ?? "EC2"
+        return type.hasPrefix("FARGATE") ? "FARGATE" : "EC2"
+    }
+
     /// The reserved tag key that names a compute environment's executor plugin.
     public static let executorTag = "docket:executor"
     /// Tags with this prefix (other than `executorTag`) are settings for the executor.

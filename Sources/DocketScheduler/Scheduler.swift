@@ -159,6 +159,11 @@ package actor Scheduler {
         }
     }
 
+    /// Why each unhealthy compute environment's executor cannot run jobs now.
+    package func unhealthyEnvironments() -> [String: String] {
+        environments.filter { !$0.value.isHealthy }.mapValues { $0.healthReason ?? "the executor reports it cannot run jobs" }
+    }
+
     package func environmentUsage() -> [String: (total: Resources, used: Resources, healthy: Bool)] {
         environments.mapValues { ($0.total, $0.used, $0.isHealthy) }
     }

@@ -79,16 +79,23 @@ extension DocketService {
 
     // MARK: Job queues
 
-    /// Compute environment names from names or ARNs, each of which must exist.
+    /// Compute environment names from names or ARNs, each of which must exist, all of one
+    /// platform (AWS does not mix EC2 and Fargate capacity in one queue).
     func resolveOrder(_ order: [ComputeEnvironmentOrder]) throws(DocketError) -> [ComputeEnvironmentOrder] {
-        let environments = Set(catalog.withLock { $0.environments.keys })
-        return try order.map { entry throws(DocketError) in
+        let environments = catalog.withLock { $0.environments }
+        let resolved = try order.map { entry throws(DocketError) in
             let name = ARNBuilder.name(from: entry.computeEnvironment, kind: "compute-environment")
-            guard environments.contains(name) else {
+            guard environments[name] != nil else {
                 throw DocketError.invalid("computeEnvironmentOrder", "computeEnvironmentOrder names compute environment '\(entry.computeEnvironment)', which does not exist; create it first or fix the name.")
             }
             return ComputeEnvironmentOrder(order: entry.order, computeEnvironment: name)
         }
+        let platforms = Set(resolved.compactMap { environments[$0.computeEnvironment]?.platform })
+        guard platforms.count <= 1 else {
+            let described = resolved.map { "\($0.computeEnvironment) (\(environments[$0.computeEnvironment]!.platform))" }.joined(separator: ", ")
+            throw DocketError.invalid("computeEnvironmentOrder", "computeEnvironmentOrder mixes EC2 and FARGATE compute environments (\(described)); a job queue's compute environments must all be of one kind.")
+        }
+        return resolved
     }
 
     /// A scheduling policy ARN given to CreateJobQueue or UpdateJobQueue, which must exist.

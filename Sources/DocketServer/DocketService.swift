@@ -86,8 +86,18 @@ final class DocketService: BatchBackend {
         return stored
     }
 
+    /// Status and statusReason say what the executor says now: an environment whose executor is
+    /// unhealthy (an engine down, a plugin that failed to start) is INVALID with AWS's
+    /// "CLIENT_ERROR - " prefix and the executor's reason, and VALID again once it recovers.
     func describeComputeEnvironments(_ references: [String]) async throws(DocketError) -> [ComputeEnvironment] {
-        let all = catalog.withLock { $0.environments.values.sorted { $0.name < $1.name } }
+        let unhealthy = await scheduler.unhealthyEnvironments()
+        let all = catalog.withLock { $0.environments.values.sorted { $0.name < $1.name } }.map { environment in
+            guard let reason = unhealthy[environment.name] else { return environment }
+            var described = environment
+            described.status = "INVALID"
+            described.statusReason = "CLIENT_ERROR - \(reason)"
+            return described
+        }
         guard !references.isEmpty else { return all }
         let names = Set(references.map { ARNBuilder.name(from: $0, kind: "compute-environment") })
         return all.filter { names.contains($0.name) }
@@ -166,6 +176,10 @@ final class DocketService: BatchBackend {
         }
         guard definition.isActive else {
             throw DocketError.invalid("jobDefinition", "JobDefinition \(definition.arn) is not in ACTIVE status: it was deregistered; submit with an ACTIVE revision (or the name alone for the latest).")
+        }
+        if let platform = catalog.withLock({ catalog in queue.computeEnvironmentOrder.first.flatMap { catalog.environments[$0.computeEnvironment]?.platform } }),
+           !definition.platformCapabilities.contains(platform) {
+            throw DocketError.invalid("jobDefinition", "job definition '\(definition.reference)' has platformCapabilities \(definition.platformCapabilities.joined(separator: ", ")), but job queue '\(queue.name)' runs on \(platform) compute environments; register the definition with platformCapabilities [\"\(platform)\"] or submit to a \(platform == "EC2" ? "FARGATE" : "EC2") queue.")
         }
         let container = try ContainerResolution.resolve(definition: definition, submission: submission)
         let consumables = submission.consumableResourceOverride ?? definition.consumableResources
