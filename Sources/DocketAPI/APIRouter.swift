@@ -96,7 +96,7 @@ struct APIRouter<Backend: BatchBackend>: Sendable {
                 for item in request.queryItems { query[item.name] = item.value }
                 reply = .ok(try await DocketExtensions.answer(path: path, query: query, backend: backend))
             } else {
-                throw APIFailure.client(404, "Unknown path: \(request.method) \(path). AWS Batch operations are POST /v1/<operation> and GET, POST or DELETE /v1/tags/<resourceArn>; Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/plugins and /docket/v1/server.")
+                throw APIFailure.client(404, "Unknown path: \(request.method) \(path). AWS Batch operations are POST /v1/<operation> and GET, POST or DELETE /v1/tags/<resourceArn>; Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/events, /docket/v1/plugins and /docket/v1/server.")
             }
         } catch let failure as APIFailure {
             reply = .failure(failure)

@@ -107,6 +107,8 @@ package protocol BatchBackend: Sendable {
 
     /// A slice of an attempt's log starting at byte `offset` (attempt nil = the latest).
     func readLog(job reference: String, attempt: Int?, offset: Int64, limit: Int) async throws(DocketError) -> LogSlice
+    /// Job state changes after `cursor`, oldest first, at most `limit`.
+    func jobEvents(after cursor: Int64, limit: Int) async throws(DocketError) -> [JobEvent]
     /// The plugins loaded, and those refused with their reasons.
     func plugins() async -> [PluginSummary]
     /// Version, region, account, data directory, listen address, default executor.

@@ -4,6 +4,7 @@ import DocketCore
 /// - `jobs/{jobId}/logs?attempt=N&offset=K&limit=L` → {attempt, data, nextOffset, complete}
 /// - `plugins` → {plugins: [PluginSummary]}
 /// - `server` → the backend's serverInfo()
+/// - `events?after=CURSOR&limit=N&wait=S` → the job state change log (see `events`)
 enum DocketExtensions {
     /// The most log bytes one call returns, whatever `limit` asks for.
     static let maximumLogBytes: Int64 = 8 << 20
@@ -15,12 +16,14 @@ enum DocketExtensions {
             return ["plugins": .array(await backend.plugins().map(encode))]
         case ["server"]:
             return .object(await backend.serverInfo())
+        case ["events"]:
+            return try await events(query: query, backend: backend)
         case let route where route.count == 3 && route[0] == "jobs" && route[2] == "logs":
             let request = try decodeLogRequest(query)
             let slice = try await backend.readLog(job: route[1], attempt: request.attempt, offset: request.offset, limit: request.limit)
             return encode(slice)
         default:
-            throw APIFailure.client(404, "Unknown path: GET \(path). Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/plugins and /docket/v1/server.")
+            throw APIFailure.client(404, "Unknown path: GET \(path). Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/events, /docket/v1/plugins and /docket/v1/server.")
         }
     }
 
@@ -38,6 +41,64 @@ enum DocketExtensions {
         let offset = try number("offset", minimum: 0) ?? 0
         let limit = Int(min(try number("limit", minimum: 1) ?? maximumLogBytes, maximumLogBytes))
         return (attempt, offset, limit)
+    }
+
+    /// `events?after=CURSOR&limit=N&wait=SECONDS` → {events: [{cursor, event}], nextCursor}: the job
+    /// state change log from after CURSOR (0, the default, is the beginning), at most N (default
+    /// and cap 1,000). With `wait`, an empty answer is held up to that many seconds (at most 60)
+    /// until a change arrives, so `while true; GET events?after=$next&wait=30` follows it live.
+    /// Each event has the shape of AWS's EventBridge "Batch Job State Change" event, with the
+    /// job as DescribeJobs shows it in `detail`.
+    static func events<Backend: BatchBackend>(query: [String: String], backend: Backend) async throws(DocketError) -> JSONValue {
+        func number(_ name: String, in range: ClosedRange<Int64>) throws(DocketError) -> Int64? {
+            guard let text = query[name] else { return nil }
+            guard let value = Int64(text), range.contains(value) else {
+                throw .invalid(name, "\(name) is '\(text)'; it must be a whole number from \(range.lowerBound) to \(range.upperBound).")
+            }
+            return value
+        }
+        let after = try number("after", in: 0...Int64.max) ?? 0
+        let limit = Int(try number("limit", in: 1...1_000) ?? 1_000)
+        let wait = try number("wait", in: 0...60) ?? 0
+        let deadline = ContinuousClock.now + .seconds(wait)
+        var events = try await backend.jobEvents(after: after, limit: limit)
+        while events.isEmpty && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(100))
+            events = try await backend.jobEvents(after: after, limit: limit)
+        }
+        let arns = backend.arns
+        return ["events": .array(events.map { ["cursor": .number(Double($0.cursor)), "event": encode($0, arns: arns)] }),
+                "nextCursor": .number(Double(events.last?.cursor ?? after))]
+    }
+
+    /// A job state change as AWS's EventBridge delivers it (reference §8).
+    static func encode(_ event: JobEvent, arns: ARNBuilder) -> JSONValue {
+        [
+            "version": "0", "id": .string("docket-job-event-\(event.cursor)"), "detail-type": "Batch Job State Change",
+            "source": "aws.batch", "account": .string(arns.accountID), "time": .string(iso8601(millis: event.at)),
+            "region": .string(arns.region), "resources": [.string(event.job.arn)],
+            "detail": JobWire.encodeDetail(event.job, arns: arns),
+        ]
+    }
+
+    /// "2026-11-23T03:14:15Z": EventBridge's time format.
+    static func iso8601(millis: Int64) -> String {
+        var seconds = millis / 1000
+        let second = seconds % 60; seconds /= 60
+        let minute = seconds % 60; seconds /= 60
+        let hour = seconds % 24
+        // Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+        let z = seconds / 24 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(year)-\(two(month))-\(two(day))T\(two(hour)):\(two(minute)):\(two(second))Z"
     }
 
     /// The slice's bytes as UTF-8 text; invalid sequences become U+FFFD.

@@ -11,7 +11,7 @@ struct Docket: AsyncParsableCommand {
         commandName: "docket",
         abstract: "AWS Batch for your own hardware.",
         discussion: "Client commands talk to a running `docket server` at --endpoint or $DOCKET_ENDPOINT (default http://127.0.0.1:8400).",
-        subcommands: [ServerCommand.self, Submit.self, Jobs.self, Describe.self, Logs.self, Wait.self, Cancel.self,
+        subcommands: [ServerCommand.self, Submit.self, Jobs.self, Describe.self, Logs.self, Events.self, Wait.self, Cancel.self,
                       Terminate.self, Plugins.self])
 
     /// Runs a client command, turning CLIError into its message on stderr and its exit code.
@@ -222,6 +222,31 @@ struct Logs: AsyncParsableCommand {
                 if !follow || (complete && next == offset) { break }
                 if next == offset { try await Task.sleep(for: .milliseconds(250)) }
                 offset = next
+            }
+        }
+    }
+}
+
+struct Events: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the job state change log, one JSON event per line (AWS's Batch Job State Change shape).",
+        discussion: "Each line is {\"cursor\": N, \"event\": {...}}; pass the last cursor to --after to resume.")
+    @OptionGroup var endpoint: EndpointOption
+    @Option(help: "Print the events after this cursor (default 0: from the beginning).") var after: Int64 = 0
+    @Flag(help: "Keep waiting for new events until interrupted.") var follow = false
+
+    func run() async throws {
+        try await Docket.runClient {
+            let client = try endpoint.client()
+            var cursor = after
+            while true {
+                let page = try await client.get("docket/v1/events", query: [
+                    URLQueryItem(name: "after", value: String(cursor)), URLQueryItem(name: "wait", value: follow ? "25" : "0"),
+                ])
+                let events = page["events"]?.arrayValue ?? []
+                for event in events { FileHandle.standardOutput.write(Data(event.serialized() + [0x0A])) }
+                cursor = page["nextCursor"]?.intValue ?? cursor
+                if !follow && events.count < 1_000 { break }
             }
         }
     }

@@ -30,3 +30,18 @@ public enum JobStatus: String, Sendable, Codable, CaseIterable, Comparable {
     private var rank: Int { JobStatus.allCases.firstIndex(of: self)! }
     public static func < (lhs: JobStatus, rhs: JobStatus) -> Bool { lhs.rank < rhs.rank }
 }
+
+/// One entry of the job state change log: a job's status changed, durably, at `at`.
+/// `job` carries the status and statusReason of that change; its other fields are as stored now.
+public struct JobEvent: Sendable, Hashable {
+    /// Strictly increasing; a reader resumes after the last cursor it saw.
+    public var cursor: Int64
+    public var at: Int64
+    public var job: Job
+
+    public init(cursor: Int64, at: Int64, job: Job) {
+        self.cursor = cursor
+        self.at = at
+        self.job = job
+    }
+}

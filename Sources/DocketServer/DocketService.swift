@@ -287,6 +287,10 @@ final class DocketService: BatchBackend {
         return LogSlice(data: data, nextOffset: offset + Int64(data.count), isComplete: complete, attempt: number)
     }
 
+    func jobEvents(after cursor: Int64, limit: Int) async throws(DocketError) -> [JobEvent] {
+        try store.jobEvents(after: cursor, limit: limit)
+    }
+
     func plugins() async -> [PluginSummary] { runtime.summaries }
 
     func serverInfo() async -> [String: JSONValue] {

@@ -57,6 +57,14 @@ package final class SQLiteStore: Sendable {
                     PRIMARY KEY (resource, sequence));
                 """)
         }
+        migrator.registerMigration("v3") { db in
+            // The job state change log: one row per status change, written in the transaction
+            // that makes the change durable, so readers see exactly the committed history in order.
+            try db.execute(sql: """
+                CREATE TABLE job_events (cursor INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL,
+                    status TEXT NOT NULL, status_reason TEXT, at INTEGER NOT NULL);
+                """)
+        }
         return migrator
     }
 
@@ -236,7 +244,27 @@ package final class SQLiteStore: Sendable {
                 INSERT OR REPLACE INTO jobs (id, sequence, queue, status, status_reason, name, created_at, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+            let previous = try db.cachedStatement(sql: "SELECT status FROM jobs WHERE id = ?")
+            let event = try db.cachedStatement(sql: "INSERT INTO job_events (job_id, status, status_reason, at) VALUES (?, ?, ?, ?)")
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            // One event per status a job passed through: a job settled at submit goes
+            // SUBMITTED -> PENDING -> RUNNABLE in one write, and readers expect all three, in order.
+            // The scheduler commits RUNNING lazily, so a short attempt can go from STARTING to its
+            // end in one write; its start time says it ran, and the log says RUNNING too.
+            func record(_ id: String, from old: String?, to new: JobStatus, reason: String?, ran: Bool = false) throws {
+                guard old != new.rawValue else { return }
+                var passed = Self.statusesPassed(from: old.flatMap(JobStatus.init(rawValue:)), to: new)
+                if new.isTerminal, ran, old != JobStatus.running.rawValue {
+                    passed = Self.statusesPassed(from: old.flatMap(JobStatus.init(rawValue:)), to: .running) + [.running]
+                }
+                for status in passed {
+                    try event.execute(arguments: [id, status.rawValue, nil as String?, now])
+                }
+                try event.execute(arguments: [id, new.rawValue, reason, now])
+            }
             for job in jobs {
+                try record(job.id, from: try String.fetchOne(previous, arguments: [job.id]), to: job.status, reason: job.statusReason,
+                           ran: job.attempts.last?.startedAt != nil)
                 try replace.execute(arguments: [job.id, job.sequence, job.queue, job.status.rawValue, job.statusReason, job.name,
                                                 job.createdAt, try encode(job)])
                 for use in job.consumableResources ?? [] {
@@ -246,9 +274,21 @@ package final class SQLiteStore: Sendable {
             }
             let change = try db.cachedStatement(sql: "UPDATE jobs SET status = ?, status_reason = ? WHERE id = ?")
             for status in statuses {
+                try record(status.id, from: try String.fetchOne(previous, arguments: [status.id]), to: status.status, reason: status.reason)
                 try change.execute(arguments: [status.status.rawValue, status.reason, status.id])
             }
         }
+    }
+
+    /// The forward path SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING: the statuses strictly
+    /// between `old` (nil: a new job, before SUBMITTED) and `new` on it. Empty for any other move
+    /// (a retry back to RUNNABLE, a cancel straight to FAILED).
+    static func statusesPassed(from old: JobStatus?, to new: JobStatus) -> [JobStatus] {
+        let path: [JobStatus] = [.submitted, .pending, .runnable, .starting, .running]
+        guard let end = path.firstIndex(of: new) else { return old == nil ? [.submitted] : [] }
+        let start = old.map { path.firstIndex(of: $0) } ?? -1
+        guard let start, start < end else { return [] }
+        return Array(path[(start + 1)..<end])
     }
 
     /// Inserts new jobs and replaces changed ones, all in one transaction.
@@ -318,6 +358,30 @@ package final class SQLiteStore: Sendable {
                 WHERE job_consumables.resource = ? AND job_consumables.sequence > ? ORDER BY job_consumables.sequence LIMIT ?
                 """, arguments: [resource, afterSequence ?? -1, limit]).map(decodeJob)
         }
+    }
+
+    /// Job state changes after `cursor` (0 = from the first), oldest first, each with the job as
+    /// it is now but the status and reason it had at that change.
+    package func jobEvents(after cursor: Int64, limit: Int) throws(DocketError) -> [JobEvent] {
+        try read("read job events after \(cursor)") { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT job_events.cursor, job_events.status AS event_status, job_events.status_reason AS event_reason,
+                       job_events.at, jobs.body, jobs.status, jobs.status_reason
+                FROM job_events JOIN jobs ON jobs.id = job_events.job_id
+                WHERE job_events.cursor > ? ORDER BY job_events.cursor LIMIT ?
+                """, arguments: [cursor, limit])
+            return try rows.map { row in
+                var job = try decodeJob(row)
+                if let status = JobStatus(rawValue: row["event_status"]) { job.status = status }
+                job.statusReason = row["event_reason"]
+                return JobEvent(cursor: row["cursor"], at: row["at"], job: job)
+            }
+        }
+    }
+
+    /// The cursor of the newest job event, 0 when there is none.
+    package func lastJobEventCursor() throws(DocketError) -> Int64 {
+        try read("read the last job event") { db in try Int64.fetchOne(db, sql: "SELECT MAX(cursor) FROM job_events") ?? 0 }
     }
 
     /// Counts jobs by status, for `docket jobs` and server info.

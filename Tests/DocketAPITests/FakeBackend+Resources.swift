@@ -126,6 +126,10 @@ extension FakeBackend {
         tagsByArn[arn] = tags
     }
 
+    func jobEvents(after cursor: Int64, limit: Int) async throws(DocketError) -> [JobEvent] {
+        Array(events.filter { $0.cursor > cursor }.prefix(limit))
+    }
+
     private func missing(_ reference: String) -> DocketError {
         DocketError(.notFound, "'\(reference)' does not exist.")
     }

@@ -17,6 +17,7 @@ actor FakeBackend: BatchBackend {
     var consumableUpdates: [(reference: String, operation: String, quantity: Int64)] = []
     var quotaShares: [QuotaShare] = []
     var tagsByArn: [String: [String: String]] = [:]
+    var events: [JobEvent] = []
     /// Thrown by every operation when set, to test the error mapping.
     var failure: DocketError?
 
