@@ -9,6 +9,8 @@ import DocketCore
 package protocol BatchBackend: Sendable {
     /// ARNs and region/account for responses.
     var arns: ARNBuilder { get }
+    /// The limits requests are checked against (AWS's by default; a site may change some).
+    var limits: APILimits { get }
 
     // MARK: Compute environments
 
@@ -113,6 +115,17 @@ package protocol BatchBackend: Sendable {
     func plugins() async -> [PluginSummary]
     /// Version, region, account, data directory, listen address, default executor.
     func serverInfo() async -> [String: JSONValue]
+}
+
+/// Limits AWS Batch fixes that a site may want otherwise: larger arrays, more dependencies,
+/// shorter timeouts (tests use one-second timeouts).
+package struct APILimits: Sendable, Hashable {
+    /// timeout.attemptDurationSeconds may not be below this (AWS: 60).
+    package var minimumTimeoutSeconds: Int64 = 60
+
+    package init(minimumTimeoutSeconds: Int64 = 60) {
+        self.minimumTimeoutSeconds = minimumTimeoutSeconds
+    }
 }
 
 /// What UpdateComputeEnvironment may change; nil leaves a member as it is.

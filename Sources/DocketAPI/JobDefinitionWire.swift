@@ -8,7 +8,7 @@ enum JobDefinitionWire {
 
     /// RegisterJobDefinition → {jobDefinitionName, jobDefinitionArn, revision}.
     static func register<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
-        let registered = try await backend.registerJobDefinition(try decodeRegister(request))
+        let registered = try await backend.registerJobDefinition(try decodeRegister(request, limits: backend.limits))
         return ["jobDefinitionName": .string(registered.name), "jobDefinitionArn": .string(registered.arn),
                 "revision": .number(Double(registered.revision))]
     }
@@ -40,7 +40,7 @@ enum JobDefinitionWire {
     /// Decodes a RegisterJobDefinition request: container definitions only (multinode, ECS and
     /// EKS properties are refused), with an image, as AWS requires.
     /// - Throws: `.invalidRequest` naming the member and the rule it breaks.
-    static func decodeRegister(_ request: Members) throws(DocketError) -> JobDefinition {
+    static func decodeRegister(_ request: Members, limits: APILimits = APILimits()) throws(DocketError) -> JobDefinition {
         let name = try request.requiredString("jobDefinitionName")
         try ResourceName.validate(name, field: "jobDefinitionName")
         let type = try request.enumeration("type", ["container", "multinode"])
@@ -67,7 +67,7 @@ enum JobDefinitionWire {
         var definition = JobDefinition(name: name, revision: 0, arn: "", type: type, containerProperties: .object(container.values),
                              parameters: try request.stringMap("parameters") ?? [:],
                              retryStrategy: try decodeRetryStrategy(request.object("retryStrategy")),
-                             timeoutSeconds: try decodeTimeout(request.object("timeout")),
+                             timeoutSeconds: try decodeTimeout(request.object("timeout"), minimum: limits.minimumTimeoutSeconds),
                              schedulingPriority: try request.integer("schedulingPriority", in: 0...9999).map(Int.init),
                              platformCapabilities: try decodePlatformCapabilities(request),
                              propagateTags: try request.bool("propagateTags"), tags: try request.tags(), createdAt: 0,
@@ -131,12 +131,13 @@ enum JobDefinitionWire {
         return body.allSatisfy(allowed)
     }
 
-    /// timeout.attemptDurationSeconds: at least 60, as AWS requires.
-    static func decodeTimeout(_ members: Members?) throws(DocketError) -> Int64? {
+    /// timeout.attemptDurationSeconds: at least `minimum` (60, as AWS requires, unless the
+    /// server's minimum_timeout_seconds lowers it).
+    static func decodeTimeout(_ members: Members?, minimum: Int64 = 60) throws(DocketError) -> Int64? {
         guard let members else { return nil }
         guard let seconds = try members.integer("attemptDurationSeconds") else { return nil }
-        guard seconds >= 60 else {
-            throw .invalid(members.name("attemptDurationSeconds"), "\(members.name("attemptDurationSeconds")) is \(seconds); the minimum is 60 seconds.")
+        guard seconds >= minimum else {
+            throw .invalid(members.name("attemptDurationSeconds"), "\(members.name("attemptDurationSeconds")) is \(seconds); the minimum is \(minimum) seconds.")
         }
         return seconds
     }

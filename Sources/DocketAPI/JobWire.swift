@@ -4,7 +4,7 @@ import DocketCore
 enum JobWire {
     /// SubmitJob → {jobArn, jobName, jobId}.
     static func submit<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
-        let job = try await backend.submitJob(try decodeSubmit(request))
+        let job = try await backend.submitJob(try decodeSubmit(request, limits: backend.limits))
         return ["jobArn": .string(job.arn), "jobName": .string(job.name), "jobId": .string(job.id)]
     }
 
@@ -41,7 +41,7 @@ enum JobWire {
     /// queue and the job definition.
     /// - Throws: `.invalidRequest` naming the member and the rule it breaks; arrayProperties,
     ///   node, ECS and EKS overrides are refused until Docket supports them.
-    static func decodeSubmit(_ request: Members) throws(DocketError) -> JobSubmission {
+    static func decodeSubmit(_ request: Members, limits: APILimits = APILimits()) throws(DocketError) -> JobSubmission {
         let name = try request.requiredString("jobName")
         try ResourceName.validate(name, field: "jobName")
         let queue = try request.requiredString("jobQueue")
@@ -68,7 +68,7 @@ enum JobWire {
             _ = try overrides.string("instanceType")
         }
         submission.retryStrategy = try JobDefinitionWire.decodeRetryStrategy(request.object("retryStrategy"))
-        submission.timeoutSeconds = try JobDefinitionWire.decodeTimeout(request.object("timeout"))
+        submission.timeoutSeconds = try JobDefinitionWire.decodeTimeout(request.object("timeout"), minimum: limits.minimumTimeoutSeconds)
         let dependencies = try request.objects("dependsOn", maxCount: 20) ?? []
         submission.dependsOn = try dependencies.map { entry throws(DocketError) in
             let type = try entry.enumeration("type", ["N_TO_N", "SEQUENTIAL"])

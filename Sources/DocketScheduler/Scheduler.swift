@@ -70,6 +70,11 @@ package actor Scheduler {
     private var pendingLaunches: [AttemptLaunch] = []
     /// Jobs whose TerminateJob arrived while their attempt was starting.
     private var terminateRequested: [String: String] = [:]
+    /// RUNNING attempts with a timeout: job id -> when it expires (epoch ms).
+    private var timeoutDeadlines: [String: Int64] = [:]
+    /// Jobs whose attempt was stopped because its timeout expired.
+    private var timedOut: Set<String> = []
+    private var timeoutTimerRunning = false
     private var cycleRequested = false
     private var lazyCommitScheduled = false
     private static let lazyCommitDelay = Duration.milliseconds(20)
@@ -195,6 +200,7 @@ package actor Scheduler {
                 if runningByEnvironment[attempt.computeEnvironment]?.contains(attemptID) == true {
                     jobOfAttempt[attemptID] = job.id
                     launchedAttempts.insert(attemptID)
+                    if job.status == .running, let started = attempt.startedAt { armTimeout(job, startedAt: started) }
                     reserve(job.container.resources, on: attempt.computeEnvironment)
                     queues[job.queue]?.policy?.jobStarted(key: key, usage: job.container.resources, at: attempt.startedAt ?? now)
                 } else {
@@ -295,6 +301,7 @@ package actor Scheduler {
         job.attempts[job.attempts.count - 1].taskDetail = detail
         active[jobID] = job
         jobsToSave[jobID] = job
+        armTimeout(job, startedAt: time)
         // Nothing waits on RUNNING being durable (a restart re-adopts a STARTING attempt just
         // the same), so it rides along with the next commit, at most `lazyCommitDelay` later.
         if !lazyCommitScheduled {
@@ -302,6 +309,49 @@ package actor Scheduler {
             Task {
                 try? await Task.sleep(for: Self.lazyCommitDelay)
                 await self.lazyCommitDue()
+            }
+        }
+    }
+
+    // MARK: Timeouts
+
+    /// The statusReason of an attempt stopped by its timeout (AWS's wording).
+    package static let timeoutReason = "Job attempt duration exceeded timeout"
+
+    /// Starts counting a RUNNING attempt's timeout from `startedAt` (reference §4.7: time in
+    /// STARTING does not count; each attempt and each array child counts on its own).
+    private func armTimeout(_ job: Job, startedAt: Int64) {
+        guard let seconds = job.timeoutSeconds, seconds > 0 else { return }
+        timeoutDeadlines[job.id] = startedAt + seconds * 1000
+        guard settings.runsCyclesAutomatically, !timeoutTimerRunning else { return }
+        timeoutTimerRunning = true
+        Task { await self.runTimeoutTimer() }
+    }
+
+    /// Wakes at the earliest deadline (at least once a second, so a deadline armed later but
+    /// due sooner is seen within a second) and stops expired attempts; ends when none is left.
+    private func runTimeoutTimer() async {
+        while let earliest = timeoutDeadlines.values.min() {
+            let wait = min(max(earliest - clock(), 0), 1_000)
+            if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
+            await expireTimeouts()
+        }
+        timeoutTimerRunning = false
+    }
+
+    /// Stops every RUNNING attempt whose timeout has expired: SIGTERM, then SIGKILL after the
+    /// grace period, through its executor. The attempt then fails with `timeoutReason` and is
+    /// not retried (reference §4.6). Tests call this directly.
+    package func expireTimeouts() async {
+        let now = clock()
+        let expired = timeoutDeadlines.filter { $0.value <= now }.map(\.key).sorted()
+        for jobID in expired {
+            timeoutDeadlines[jobID] = nil
+            guard let job = active[jobID], job.status == .running, let attempt = job.currentAttempt else { continue }
+            timedOut.insert(jobID)
+            let attemptID = Attempt.id(jobID: jobID, number: attempt.number)
+            if launchedAttempts.contains(attemptID), let port = environments[attempt.computeEnvironment]?.port {
+                await port.terminate(attemptID: attemptID, graceMillis: settings.terminateGraceMillis)
             }
         }
     }
@@ -585,7 +635,9 @@ package actor Scheduler {
         job.attempts[index].exitCode = end.exitCode
         job.attempts[index].reason = end.reason
 
+        timeoutDeadlines[jobID] = nil
         let terminationReason = terminateRequested.removeValue(forKey: jobID)
+            ?? (timedOut.remove(jobID) != nil ? Self.timeoutReason : nil)
         let statusReason: String
         switch end.kind {
         case _ where terminationReason != nil: statusReason = terminationReason!
@@ -682,6 +734,8 @@ package actor Scheduler {
     private func retire(_ jobID: String) {
         if let key = keyOfJob.removeValue(forKey: jobID) { queuedByKey[key] = nil }
         terminateRequested[jobID] = nil
+        timeoutDeadlines[jobID] = nil
+        timedOut.remove(jobID)
         if let waiting = dependents.removeValue(forKey: jobID) {
             unsettled.formUnion(waiting.compactMap { keyOfJob[$0] })
             cycleRequested = true

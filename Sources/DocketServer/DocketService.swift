@@ -45,6 +45,7 @@ struct Catalog {
 /// anything is written, so a rejected request leaves nothing behind.
 final class DocketService: BatchBackend {
     let arns: ARNBuilder
+    let limits: APILimits
     let store: SQLiteStore
     let scheduler: Scheduler
     let runtime: PluginRuntime
@@ -53,10 +54,11 @@ final class DocketService: BatchBackend {
     let clock: @Sendable () -> Int64
     let catalog: Mutex<Catalog>
 
-    init(arns: ARNBuilder, store: SQLiteStore, scheduler: Scheduler, runtime: PluginRuntime, paths: AttemptPaths,
+    init(arns: ARNBuilder, limits: APILimits = APILimits(), store: SQLiteStore, scheduler: Scheduler, runtime: PluginRuntime, paths: AttemptPaths,
          info: [String: JSONValue], clock: @escaping @Sendable () -> Int64) throws(DocketError) {
         catalog = Mutex(try Catalog(store: store))
         self.arns = arns
+        self.limits = limits
         self.store = store
         self.scheduler = scheduler
         self.runtime = runtime

@@ -5,6 +5,7 @@ import DocketCore
 /// from plain arrays, so every test sees exactly what crossed the API boundary.
 actor FakeBackend: BatchBackend {
     nonisolated let arns = ARNBuilder()
+    nonisolated let limits = APILimits()
     var environments: [ComputeEnvironment] = []
     var queues: [JobQueue] = []
     var definitions: [JobDefinition] = []

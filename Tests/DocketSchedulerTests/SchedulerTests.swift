@@ -179,6 +179,40 @@ final class SchedulerTests: XCTestCase {
         XCTAssertEqual(store.saved.withLock { $0["kept"]?.status }, .succeeded)
     }
 
+    func testAnExpiredTimeoutStopsTheAttemptAndFailsTheJobWithoutRetrying() async throws {
+        let clock = Mutex<Int64>(1_000)
+        var settings = Scheduler.Settings()
+        settings.runsCyclesAutomatically = false
+        settings.terminateGraceMillis = 7_000
+        let scheduler = Scheduler(store: store, lastSequence: 0, settings: settings, clock: { clock.withLock { $0 } })
+        let executor = RecordingExecutor()
+        await scheduler.setEnvironment(environment("ce"), port: executor, capacity: Resources(vcpuMillis: 2000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try makeFIFOPolicy())
+        var slow = job("slow", queue: "q", sequence: 1, retries: 3)
+        slow.timeoutSeconds = 60
+        try slow.move(to: .runnable, reason: nil, at: 1)
+        try slow.move(to: .starting, reason: nil, at: 2)
+        try slow.move(to: .running, reason: nil, at: 1_000)
+        slow.attempts = [Attempt(number: 1, computeEnvironment: "ce", logStreamName: "s")]
+        slow.attempts[0].startedAt = 1_000
+        _ = await scheduler.recover(jobs: [slow], runningByEnvironment: ["ce": ["slow-1"]])
+
+        clock.withLock { $0 = 60_999 }
+        await scheduler.expireTimeouts()
+        XCTAssertEqual(executor.terminated.withLock { $0 }, [], "59.999 s after RUNNING the attempt still runs")
+        clock.withLock { $0 = 61_000 }
+        await scheduler.expireTimeouts()
+        XCTAssertEqual(executor.terminated.withLock { $0 }, ["slow-1"], "60 s after RUNNING the attempt is stopped")
+        await scheduler.attemptEnded(attemptID: "slow-1", end: AttemptEnd(kind: .signaled, exitCode: 143, reason: "Killed by signal 15"), at: 61_500)
+        _ = await settle(scheduler)
+        let failed = try XCTUnwrap(store.saved.withLock { $0["slow"] })
+        XCTAssertEqual(failed.status, .failed, "a timed-out attempt is not retried, even with attempts left")
+        XCTAssertEqual(failed.statusReason, "Job attempt duration exceeded timeout")
+        XCTAssertEqual(failed.attempts.count, 1)
+        XCTAssertEqual(failed.attempts.first?.statusReason, "Job attempt duration exceeded timeout")
+        XCTAssertFalse(failed.isTerminated)
+    }
+
     func testCancelFailsRunnableJobsAndIsANoOpOnRunningOnes() async throws {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
