@@ -53,3 +53,23 @@ public struct JobQueue: Sendable, Codable, Hashable {
         self.isFromConfiguration = isFromConfiguration
     }
 }
+
+/// One jobStateTimeLimitActions entry, as the scheduler applies it.
+public struct TimeLimitAction: Sendable, Hashable {
+    /// The blocked-queue reason code it applies to ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT").
+    public var reason: String
+    public var maxTimeSeconds: Int64
+    /// CANCEL (TERMINATE is for SageMaker queues, which Docket does not run).
+    public var action: String
+}
+
+extension JobQueue {
+    /// jobStateTimeLimitActions decoded (the API validated them), in order.
+    public var timeLimitActions: [TimeLimitAction] {
+        (jobStateTimeLimitActions?.arrayValue ?? []).compactMap { entry in
+            guard let reason = entry["reason"]?.stringValue, let seconds = entry["maxTimeSeconds"]?.intValue,
+                  entry["state"]?.stringValue == "RUNNABLE" else { return nil }
+            return TimeLimitAction(reason: reason, maxTimeSeconds: seconds, action: entry["action"]?.stringValue ?? "CANCEL")
+        }
+    }
+}

@@ -74,7 +74,9 @@ package actor Scheduler {
     private var timeoutDeadlines: [String: Int64] = [:]
     /// Jobs whose attempt was stopped because its timeout expired.
     private var timedOut: Set<String> = []
-    private var timeoutTimerRunning = false
+    private var timerRunning = false
+    /// Per queue with jobStateTimeLimitActions: the job at its head, why it is blocked, since when.
+    private var blockedHeads: [String: (jobID: String, reason: String, since: Int64)] = [:]
     private var cycleRequested = false
     private var lazyCommitScheduled = false
     private static let lazyCommitDelay = Duration.milliseconds(20)
@@ -107,6 +109,7 @@ package actor Scheduler {
     /// Adds or replaces a job queue with its policy instance.
     package func setQueue(_ queue: JobQueue, policy: (any PolicyPort)?) {
         queues[queue.name] = QueueState(queue: queue, policy: policy)
+        if !queue.timeLimitActions.isEmpty { startTimer() }
         requestCycle()
     }
 
@@ -323,20 +326,78 @@ package actor Scheduler {
     private func armTimeout(_ job: Job, startedAt: Int64) {
         guard let seconds = job.timeoutSeconds, seconds > 0 else { return }
         timeoutDeadlines[job.id] = startedAt + seconds * 1000
-        guard settings.runsCyclesAutomatically, !timeoutTimerRunning else { return }
-        timeoutTimerRunning = true
-        Task { await self.runTimeoutTimer() }
+        startTimer()
     }
 
-    /// Wakes at the earliest deadline (at least once a second, so a deadline armed later but
-    /// due sooner is seen within a second) and stops expired attempts; ends when none is left.
-    private func runTimeoutTimer() async {
-        while let earliest = timeoutDeadlines.values.min() {
+    private var hasTimeLimitActions: Bool {
+        queues.values.contains { !$0.queue.timeLimitActions.isEmpty }
+    }
+
+    private func startTimer() {
+        guard settings.runsCyclesAutomatically, !timerRunning else { return }
+        timerRunning = true
+        Task { await self.runTimer() }
+    }
+
+    /// While there are timeouts or time-limit actions to watch: wakes at the earliest timeout
+    /// (at least once a second, so a deadline armed later but due sooner is seen within a
+    /// second), stops expired attempts and applies the queues' time-limit actions.
+    private func runTimer() async {
+        while !timeoutDeadlines.isEmpty || hasTimeLimitActions {
+            let earliest = timeoutDeadlines.values.min() ?? .max
             let wait = min(max(earliest - clock(), 0), 1_000)
             if wait > 0 { try? await Task.sleep(for: .milliseconds(wait)) }
             await expireTimeouts()
+            applyTimeLimitActions()
         }
-        timeoutTimerRunning = false
+        timerRunning = false
+    }
+
+    // MARK: Blocked queues and time-limit actions
+
+    /// Why the job at the head of `queue` cannot start, as AWS words it (reference §12.1), or
+    /// nil when it only waits its turn for capacity that is in use.
+    package func blockingReason(of job: QueuedJob, queue: JobQueue) -> String? {
+        let members = queue.computeEnvironmentOrder.compactMap { environments[$0.computeEnvironment] }
+        let enabled = members.filter { $0.environment.state == .enabled }
+        if !enabled.isEmpty, enabled.allSatisfy({ !$0.isHealthy || $0.port == nil }) {
+            return "ACTION_REQUIRED - CE(s) associated with the job queue are invalid."
+        }
+        if !members.isEmpty, members.allSatisfy({ ($0.environment.maxVCPUMillis ?? .max) < job.request.vcpuMillis }) {
+            return "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue cannot meet the CPU requirement of the job."
+        }
+        if !members.isEmpty, !members.contains(where: { $0.total.accommodates(job.request) }) {
+            return "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job resource requirement (vCPU/memory/GPU) is higher than that can be met by the CE(s) attached to the job queue."
+        }
+        return nil
+    }
+
+    /// jobStateTimeLimitActions (reference §3.4): when the job at the head of a queue has been
+    /// RUNNABLE and blocked for the same reason for maxTimeSeconds, it is cancelled with
+    /// "Canceled by JobStateTimeLimit action due to reason: <REASON>", and the next job is
+    /// judged from then on. Tests call this directly.
+    package func applyTimeLimitActions() {
+        let now = clock()
+        let unlimited = Resources(vcpuMillis: .max / 4, memoryMiB: .max / 4, gpus: .max / 4)
+        for (name, state) in queues.sorted(by: { $0.key < $1.key }) where !state.queue.timeLimitActions.isEmpty {
+            guard let policy = state.policy else { continue }
+            var head: QueuedJob?
+            for key in policy.pick(free: unlimited, limit: 1) {
+                if let waiting = queuedByKey[key], waiting.status == .runnable { head = waiting }
+            }
+            guard let head, let reason = blockingReason(of: head, queue: state.queue) else {
+                blockedHeads[name] = nil
+                continue
+            }
+            if blockedHeads[name]?.jobID != head.id || blockedHeads[name]?.reason != reason {
+                blockedHeads[name] = (head.id, reason, now)
+            }
+            let since = blockedHeads[name]!.since
+            guard let action = state.queue.timeLimitActions.first(where: { reason.hasPrefix($0.reason) }),
+                  now - since >= action.maxTimeSeconds * 1000 else { continue }
+            blockedHeads[name] = nil
+            _ = try? cancel(jobID: head.id, reason: "Canceled by JobStateTimeLimit action due to reason: \(action.reason)")
+        }
     }
 
     /// Stops every RUNNING attempt whose timeout has expired: SIGTERM, then SIGKILL after the

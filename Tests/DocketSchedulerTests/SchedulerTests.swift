@@ -213,6 +213,48 @@ final class SchedulerTests: XCTestCase {
         XCTAssertFalse(failed.isTerminated)
     }
 
+    func testATimeLimitActionCancelsTheBlockedHeadOfTheQueueAfterMaxTimeSeconds() async throws {
+        let clock = Mutex<Int64>(1_000)
+        var settings = Scheduler.Settings()
+        settings.runsCyclesAutomatically = false
+        let scheduler = Scheduler(store: store, lastSequence: 0, settings: settings, clock: { clock.withLock { $0 } })
+        await scheduler.setEnvironment(environment("small"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        var limited = queue("q", priority: 1, environments: ["small"])
+        limited.jobStateTimeLimitActions = [["reason": "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT", "state": "RUNNABLE",
+                                             "maxTimeSeconds": 600, "action": "CANCEL"]]
+        await scheduler.setQueue(limited, policy: try makeFIFOPolicy())
+        try await scheduler.submit(job("huge", queue: "q", vcpus: 4, sequence: 1))
+        _ = await settle(scheduler)
+
+        await scheduler.applyTimeLimitActions()
+        clock.withLock { $0 = 1_000 + 599_999 }
+        await scheduler.applyTimeLimitActions()
+        XCTAssertEqual(store.saved.withLock { $0["huge"]?.status }, .runnable, "blocked for just under maxTimeSeconds: still waiting")
+        clock.withLock { $0 = 1_000 + 600_000 }
+        await scheduler.applyTimeLimitActions()
+        _ = await settle(scheduler)
+        let cancelled = try XCTUnwrap(store.saved.withLock { $0["huge"] })
+        XCTAssertEqual(cancelled.status, .failed)
+        XCTAssertEqual(cancelled.statusReason, "Canceled by JobStateTimeLimit action due to reason: MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT")
+        XCTAssertTrue(cancelled.isCancelled)
+    }
+
+    func testAJobThatOnlyWaitsForCapacityInUseIsNotBlocked() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
+        let plain = queue("q", priority: 1, environments: ["ce"])
+        await scheduler.setQueue(plain, policy: try makeFIFOPolicy())
+        let waiting = QueuedJob(job("w", queue: "q", vcpus: 1, sequence: 1))
+        let reason = await scheduler.blockingReason(of: waiting, queue: plain)
+        XCTAssertNil(reason)
+        let tooBig = QueuedJob(job("big", queue: "q", vcpus: 2, sequence: 2))
+        let bigReason = await scheduler.blockingReason(of: tooBig, queue: plain)
+        XCTAssertEqual(bigReason?.hasPrefix("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - "), true)
+        await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: false, healthReason: "engine down")
+        let invalid = await scheduler.blockingReason(of: waiting, queue: plain)
+        XCTAssertEqual(invalid, "ACTION_REQUIRED - CE(s) associated with the job queue are invalid.")
+    }
+
     func testCancelFailsRunnableJobsAndIsANoOpOnRunningOnes() async throws {
         let scheduler = makeScheduler()
         await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: true, healthReason: nil)
