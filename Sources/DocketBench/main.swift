@@ -228,7 +228,7 @@ func docketFree(vcpuMillis: Int64, memoryMiB: Int64) -> docket_policy_free {
 final class TemplateJobStore: SchedulerStore {
     let template: Job
     init(template: Job) { self.template = template }
-    func commit(jobs: [Job], statuses: [JobStatusChange]) throws(DocketError) {}
+    func commit(jobs: [Job], statuses: [JobStatusChange], consumables: [ConsumableResource]) throws(DocketError) {}
     func loadJobs(ids: [String]) throws(DocketError) -> [Job] {
         ids.map { id in
             var job = template

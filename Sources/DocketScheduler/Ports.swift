@@ -2,13 +2,20 @@ import DocketCore
 
 /// Durable storage as the scheduler needs it. A call returns only once the change is durable.
 package protocol SchedulerStore: Sendable {
-    /// Inserts or replaces whole jobs, and applies status-only changes to jobs waiting to run,
-    /// all in one transaction.
-    func commit(jobs: [Job], statuses: [JobStatusChange]) throws(DocketError)
+    /// Inserts or replaces whole jobs, applies status-only changes to jobs waiting to run, and
+    /// replaces the consumable resources whose quantities changed, all in one transaction (so a
+    /// quantity locked by a job that started is never lost or counted twice after a crash).
+    func commit(jobs: [Job], statuses: [JobStatusChange], consumables: [ConsumableResource]) throws(DocketError)
     /// Whole jobs by id (a job the scheduler is about to place, cancel or fail).
     func loadJobs(ids: [String]) throws(DocketError) -> [Job]
     /// The status of a job the scheduler no longer holds (for dependencies), nil if unknown.
     func status(ofJob id: String) throws(DocketError) -> JobStatus?
+}
+
+extension SchedulerStore {
+    func commit(jobs: [Job], statuses: [JobStatusChange]) throws(DocketError) {
+        try commit(jobs: jobs, statuses: statuses, consumables: [])
+    }
 }
 
 /// A transition of a job that is still waiting (SUBMITTED -> PENDING -> RUNNABLE): only its
@@ -40,6 +47,8 @@ package struct QueuedJob: Sendable, Hashable {
     package var runnableAt: Int64
     package var schedulingPriority: Int32
     package var shareIdentifier: String?
+    /// The consumable resources each attempt locks; nil for none (most jobs).
+    package var consumables: [ConsumableResourceUse]?
 
     package init(_ job: Job) {
         id = job.id
@@ -53,6 +62,7 @@ package struct QueuedJob: Sendable, Hashable {
         runnableAt = job.runnableAt ?? job.createdAt
         schedulingPriority = Int32(clamping: job.schedulingPriority ?? 0)
         shareIdentifier = job.shareIdentifier
+        consumables = job.consumableResources.flatMap { $0.isEmpty ? nil : $0 }
     }
 }
 

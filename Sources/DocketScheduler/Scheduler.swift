@@ -75,6 +75,13 @@ package actor Scheduler {
     /// Jobs whose attempt was stopped because its timeout expired.
     private var timedOut: Set<String> = []
     private var timerRunning = false
+    /// Consumable resources by name, with their live quantities (reference §6.4): the scheduler
+    /// owns the in-use count, and commits it with the job changes that move it.
+    private var consumables: [String: ConsumableResource] = [:]
+    /// Consumable resources whose quantities the next commit writes.
+    private var consumablesToSave: Set<String> = []
+    /// Jobs waiting RUNNABLE for a consumable resource, with the reason they were given.
+    private var consumableWaits: [String: String] = [:]
     /// Per queue with jobStateTimeLimitActions: the job at its head, why it is blocked, since when.
     private var blockedHeads: [String: (jobID: String, reason: String, since: Int64)] = [:]
     private var cycleRequested = false
@@ -207,6 +214,8 @@ package actor Scheduler {
                     reserve(job.container.resources, on: attempt.computeEnvironment)
                     queues[job.queue]?.policy?.jobStarted(key: key, usage: job.container.resources, at: attempt.startedAt ?? now)
                 } else {
+                    // Its consumables were stored as locked; the lost attempt gives them back.
+                    unlockConsumables(job.consumableResources, undoingPlacement: false)
                     let reason = "Host lost: the server restarted and the executor of compute environment '\(attempt.computeEnvironment)' no longer had attempt \(attemptID)"
                     finishAttempt(jobID: job.id, end: AttemptEnd(kind: .lost, exitCode: nil, reason: reason), now: now, holdsCapacity: false)
                 }
@@ -353,6 +362,100 @@ package actor Scheduler {
         timerRunning = false
     }
 
+    // MARK: Consumable resources
+
+    /// Adds a consumable resource or applies an UpdateConsumableResource (a new total; the
+    /// quantity in use stays as the running jobs hold it). Durable before it returns.
+    package func setConsumableResource(_ resource: ConsumableResource) throws(DocketError) {
+        var updated = resource
+        updated.inUseQuantity = consumables[resource.name]?.inUseQuantity ?? resource.inUseQuantity
+        try store.commit(jobs: [], statuses: [], consumables: [updated])
+        consumables[resource.name] = updated
+        consumablesToSave.remove(resource.name)
+        requestCycle()
+    }
+
+    /// UpdateConsumableResource: SET the total, or ADD or REMOVE from it, against the live
+    /// total (NON_REPLENISHABLE totals fall as jobs consume them). Durable before it returns.
+    /// - Throws: `.notFound` for an unknown name; `.invalidRequest` for a REMOVE beyond the total.
+    package func adjustConsumableResource(named name: String, operation: String, quantity: Int64) throws(DocketError) -> ConsumableResource {
+        guard var resource = consumables[name] else {
+            throw DocketError(.notFound, "consumableResource '\(name)' does not exist; list them with list-consumable-resources.", field: "consumableResource")
+        }
+        switch operation {
+        case "ADD": resource.totalQuantity += quantity
+        case "REMOVE":
+            guard quantity <= resource.totalQuantity else {
+                throw DocketError.invalid("quantity", "quantity \(quantity) is more than the total \(resource.totalQuantity) of '\(name)'; REMOVE at most \(resource.totalQuantity).")
+            }
+            resource.totalQuantity -= quantity
+        default: resource.totalQuantity = quantity
+        }
+        try setConsumableResource(resource)
+        return resource
+    }
+
+    /// Loads the consumable resources at start, as stored (quantities included).
+    package func loadConsumableResources(_ resources: [ConsumableResource]) {
+        for resource in resources { consumables[resource.name] = resource }
+    }
+
+    /// DeleteConsumableResource: jobs holding it keep running; what they release is ignored.
+    package func removeConsumableResource(named name: String) {
+        consumables[name] = nil
+        consumablesToSave.remove(name)
+    }
+
+    /// The live quantities: exact at every moment (AWS's may lag up to 30 s).
+    package func consumableResource(named name: String) -> ConsumableResource? { consumables[name] }
+
+    /// Locks what a job needs as it is placed (STARTING): REPLENISHABLE quantities move to in
+    /// use, NON_REPLENISHABLE ones leave the total for good (reference §6.4). When one is short,
+    /// nothing is locked and the job waits RUNNABLE, its statusReason naming the resource.
+    private func lockConsumables(_ uses: [ConsumableResourceUse], for job: QueuedJob) -> Bool {
+        for use in uses {
+            let available = consumables[use.resource]?.availableQuantity ?? 0
+            guard available >= use.quantity else {
+                let reason = consumables[use.resource] == nil
+                    ? "RESOURCE:CONSUMABLE_RESOURCE_UNAVAILABLE - The job needs \(use.quantity) of consumable resource '\(use.resource)', which has been deleted; re-create it to run the job."
+                    : "RESOURCE:CONSUMABLE_RESOURCE_UNAVAILABLE - The job needs \(use.quantity) of consumable resource '\(use.resource)'; \(available) of \(consumables[use.resource]!.totalQuantity) are available."
+                if consumableWaits[job.id] != reason {
+                    consumableWaits[job.id] = reason
+                    statusesToSave[job.id] = JobStatusChange(jobID: job.id, status: .runnable, statusReason: reason)
+                }
+                return false
+            }
+        }
+        for use in uses {
+            guard var resource = consumables[use.resource] else { continue }
+            if resource.resourceType == "NON_REPLENISHABLE" {
+                resource.totalQuantity -= use.quantity
+            } else {
+                resource.inUseQuantity += use.quantity
+            }
+            consumables[use.resource] = resource
+            consumablesToSave.insert(use.resource)
+        }
+        consumableWaits[job.id] = nil
+        return true
+    }
+
+    /// Returns what an attempt locked when it ends (REPLENISHABLE only), or undoes a lock whose
+    /// placement was not committed (both kinds).
+    private func unlockConsumables(_ uses: [ConsumableResourceUse]?, undoingPlacement: Bool) {
+        for use in uses ?? [] {
+            guard var resource = consumables[use.resource] else { continue }
+            if resource.resourceType == "NON_REPLENISHABLE" {
+                guard undoingPlacement else { continue }
+                resource.totalQuantity += use.quantity
+            } else {
+                resource.inUseQuantity = max(0, resource.inUseQuantity - use.quantity)
+            }
+            consumables[use.resource] = resource
+            consumablesToSave.insert(use.resource)
+        }
+    }
+
     // MARK: Blocked queues and time-limit actions
 
     /// Why the job at the head of `queue` cannot start, as AWS words it (reference §12.1), or
@@ -483,8 +586,9 @@ package actor Scheduler {
         unsettled.removeAll(keepingCapacity: unsettled.count <= Self.retainedCapacity)
         placeRunnableJobs(now: now)
         let jobs = Array(jobsToSave.values)
+        let changedConsumables = consumablesToSave.compactMap { consumables[$0] }
         do {
-            try store.commit(jobs: jobs, statuses: Array(statusesToSave.values))
+            try store.commit(jobs: jobs, statuses: Array(statusesToSave.values), consumables: changedConsumables)
         } catch {
             // The store is unavailable: launch nothing, so no attempt runs without its durable
             // record; placements are undone and everything is written again next cycle.
@@ -494,6 +598,7 @@ package actor Scheduler {
             return []
         }
         jobsToSave.removeAll(keepingCapacity: jobsToSave.count <= Self.retainedCapacity)
+        consumablesToSave.removeAll()
         statusesToSave.removeAll(keepingCapacity: statusesToSave.count <= Self.retainedCapacity)
         for job in jobs where job.status.isTerminal {
             active[job.id] = nil
@@ -586,6 +691,7 @@ package actor Scheduler {
             for key in Array(policy.pick(free: free, limit: settings.pickLimit)) {
                 guard let waiting = queuedByKey[key], waiting.status == .runnable else { continue }
                 guard let index = candidates.firstIndex(where: { $0.free.accommodates(waiting.request) }) else { continue }
+                if let uses = waiting.consumables, !lockConsumables(uses, for: waiting) { continue }
                 candidates[index].free = candidates[index].free - waiting.request
                 placements.append((waiting.id, key, candidates[index].name, waiting.request))
             }
@@ -594,13 +700,18 @@ package actor Scheduler {
             do {
                 loaded = Dictionary(uniqueKeysWithValues: try loadWhole(placements.map(\.jobID)).map { ($0.id, $0) })
             } catch {
-                continue  // nothing was reserved yet; the jobs stay RUNNABLE for the next cycle
+                // Only consumables were locked yet; the jobs stay RUNNABLE for the next cycle.
+                for placement in placements { unlockConsumables(queuedByKey[placement.key]?.consumables, undoingPlacement: true) }
+                continue
             }
             var environmentValues: [String: ComputeEnvironment] = [:]
             for candidate in candidates { environmentValues[candidate.name] = environments[candidate.name]?.environment }
             for placement in placements {
                 guard let waiting = queuedByKey[placement.key], var job = loaded[placement.jobID],
-                      let environment = environmentValues[placement.environment] else { continue }
+                      let environment = environmentValues[placement.environment] else {
+                    unlockConsumables(queuedByKey[placement.key]?.consumables, undoingPlacement: true)
+                    continue
+                }
                 reserve(placement.request, on: placement.environment)
                 decisions += 1
                 job.status = .runnable
@@ -627,6 +738,7 @@ package actor Scheduler {
         guard var job = active[launch.job.id] else { return }
         let attemptID = Attempt.id(jobID: job.id, number: launch.attempt.number)
         release(job.container.resources, on: launch.attempt.computeEnvironment)
+        unlockConsumables(job.consumableResources, undoingPlacement: true)
         jobOfAttempt[attemptID] = nil
         job.attempts.removeLast()
         job.status = .runnable
@@ -682,6 +794,7 @@ package actor Scheduler {
         let stoppedAt = end.stoppedAt ?? now
         if holdsCapacity {
             release(job.container.resources, on: attempt.computeEnvironment)
+            unlockConsumables(job.consumableResources, undoingPlacement: false)
             if let key = keyOfJob[jobID] {
                 queues[job.queue]?.policy?.jobFinished(key: key, usage: job.container.resources,
                                                         startedAt: attempt.startedAt ?? stoppedAt, stoppedAt: stoppedAt)
@@ -795,6 +908,7 @@ package actor Scheduler {
     private func retire(_ jobID: String) {
         if let key = keyOfJob.removeValue(forKey: jobID) { queuedByKey[key] = nil }
         terminateRequested[jobID] = nil
+        consumableWaits[jobID] = nil
         timeoutDeadlines[jobID] = nil
         timedOut.remove(jobID)
         if let waiting = dependents.removeValue(forKey: jobID) {

@@ -5,8 +5,8 @@ import DocketStore
 import Foundation
 
 extension SQLiteStore: SchedulerStore {
-    package func commit(jobs: [Job], statuses: [JobStatusChange]) throws(DocketError) {
-        try commit(jobs: jobs, statuses: statuses.map { ($0.jobID, $0.status, $0.statusReason) })
+    package func commit(jobs: [Job], statuses: [JobStatusChange], consumables: [ConsumableResource]) throws(DocketError) {
+        try commit(jobs: jobs, statuses: statuses.map { ($0.jobID, $0.status, $0.statusReason) }, consumables: consumables)
     }
 
     package func loadJobs(ids: [String]) throws(DocketError) -> [Job] { try jobs(ids: ids) }

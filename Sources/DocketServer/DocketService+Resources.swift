@@ -73,7 +73,7 @@ extension DocketService {
         stored.arn = arns.consumableResource(resource.name)
         stored.createdAt = clock()
         let store = self.store
-        return try catalog.withLock { catalog throws(DocketError) in
+        let created = try catalog.withLock { catalog throws(DocketError) in
             guard catalog.consumables[stored.name] == nil else {
                 throw conflict("consumable resource '\(stored.name)'", field: "consumableResourceName")
             }
@@ -81,10 +81,19 @@ extension DocketService {
             catalog.consumables[stored.name] = stored
             return stored
         }
+        // Re-creating a deleted name makes it the same resource again (reference §6.4): jobs
+        // waiting for it can run.
+        try await scheduler.setConsumableResource(created)
+        return created
     }
 
+    /// The catalog knows which resources exist; the scheduler knows their quantities now.
     func consumableResources() async throws(DocketError) -> [ConsumableResource] {
-        catalog.withLock { $0.consumables.values.sorted { $0.name < $1.name } }
+        var result: [ConsumableResource] = []
+        for resource in catalog.withLock({ $0.consumables.values.sorted { $0.name < $1.name } }) {
+            result.append(await scheduler.consumableResource(named: resource.name) ?? resource)
+        }
+        return result
     }
 
     func consumableResource(_ reference: String) async throws(DocketError) -> ConsumableResource {
@@ -92,36 +101,26 @@ extension DocketService {
         guard let resource = catalog.withLock({ $0.consumables[name] }) else {
             throw DocketError(.notFound, "consumableResource '\(reference)' does not exist; list them with list-consumable-resources.", field: "consumableResource")
         }
-        return resource
+        return await scheduler.consumableResource(named: name) ?? resource
     }
 
     func updateConsumableResource(_ reference: String, operation: String, quantity: Int64, clientToken: String?)
         async throws(DocketError) -> ConsumableResource
     {
-        let name = ARNBuilder.name(from: reference, kind: "consumable-resource")
+        let name = try await consumableResource(reference).name
         let now = clock()
-        let store = self.store
-        return try catalog.withLock { catalog throws(DocketError) in
-            // A retried call with the same token answers as the first did, without applying twice.
+        // A retried call with the same token answers as the first did, without applying twice.
+        let earlier = catalog.withLock { catalog in
             catalog.consumableTokens = catalog.consumableTokens.filter { now - $0.value.at < 8 * 3_600_000 }
-            if let clientToken, let earlier = catalog.consumableTokens[clientToken] { return earlier.result }
-            guard var resource = catalog.consumables[name] else {
-                throw DocketError(.notFound, "consumableResource '\(reference)' does not exist; list them with list-consumable-resources.", field: "consumableResource")
-            }
-            switch operation {
-            case "ADD": resource.totalQuantity += quantity
-            case "REMOVE":
-                guard quantity <= resource.totalQuantity else {
-                    throw DocketError.invalid("quantity", "quantity \(quantity) is more than the total \(resource.totalQuantity) of '\(name)'; REMOVE at most \(resource.totalQuantity).")
-                }
-                resource.totalQuantity -= quantity
-            default: resource.totalQuantity = quantity
-            }
-            try store.save(resource, kind: .consumableResource, name: name)
-            catalog.consumables[name] = resource
-            if let clientToken { catalog.consumableTokens[clientToken] = (now, resource) }
-            return resource
+            return clientToken.flatMap { catalog.consumableTokens[$0]?.result }
         }
+        if let earlier { return earlier }
+        let updated = try await scheduler.adjustConsumableResource(named: name, operation: operation, quantity: quantity)
+        catalog.withLock { catalog in
+            catalog.consumables[name] = updated
+            if let clientToken { catalog.consumableTokens[clientToken] = (now, updated) }
+        }
+        return updated
     }
 
     func deleteConsumableResource(_ reference: String) async throws(DocketError) {
@@ -132,6 +131,7 @@ extension DocketService {
             try store.deleteResource(kind: .consumableResource, name: name)
             catalog.consumables[name] = nil
         }
+        await scheduler.removeConsumableResource(named: name)
     }
 
     func jobsUsing(consumableResource reference: String) async throws(DocketError) -> [Job] {
@@ -142,9 +142,14 @@ extension DocketService {
     /// Checks that every consumable resource a job definition or submission names exists.
     func checkConsumables(_ uses: [ConsumableResourceUse]?, field: String) throws(DocketError) {
         guard let uses else { return }
-        let known = catalog.withLock { Set($0.consumables.keys) }
-        if let missing = uses.first(where: { !known.contains($0.resource) }) {
-            throw DocketError.invalid(field, "\(field) names consumable resource '\(missing.resource)', which does not exist; create it with create-consumable-resource first.")
+        let known = catalog.withLock { $0.consumables }
+        for use in uses {
+            guard let resource = known[use.resource] else {
+                throw DocketError.invalid(field, "\(field) names consumable resource '\(use.resource)', which does not exist; create it with create-consumable-resource first.")
+            }
+            guard use.quantity <= resource.totalQuantity else {
+                throw DocketError.invalid(field, "\(field) asks for \(use.quantity) of consumable resource '\(use.resource)', whose total is \(resource.totalQuantity); no job could ever get that much. Ask for at most \(resource.totalQuantity) or raise the total with update-consumable-resource.")
+            }
         }
     }
 

@@ -82,6 +82,7 @@ package struct Server {
         for (name, instance) in runtime.executorInstances {
             do { running[name] = Set(try instance.listRunning()) } catch { logger.error("\(error)") }
         }
+        await scheduler.loadConsumableResources(try store.resources(ConsumableResource.self, kind: .consumableResource))
         let orphans = await scheduler.recover(jobs: try store.activeJobs(), runningByEnvironment: running)
         for orphan in orphans {
             logger.warning("terminating attempt \(orphan.attemptID) on '\(orphan.environment)': no job owns it")

@@ -237,8 +237,9 @@ package final class SQLiteStore: Sendable {
 
     /// Inserts or replaces whole jobs, then applies status-only changes (jobs that still wait:
     /// the row's status columns change, the document keeps the rest), in one transaction.
-    package func commit(jobs: [Job], statuses: [(id: String, status: JobStatus, reason: String?)]) throws(DocketError) {
-        guard !jobs.isEmpty || !statuses.isEmpty else { return }
+    package func commit(jobs: [Job], statuses: [(id: String, status: JobStatus, reason: String?)],
+                        consumables: [ConsumableResource] = []) throws(DocketError) {
+        guard !jobs.isEmpty || !statuses.isEmpty || !consumables.isEmpty else { return }
         try write("save \(jobs.count + statuses.count) job change(s)") { db in
             let replace = try db.cachedStatement(sql: """
                 INSERT OR REPLACE INTO jobs (id, sequence, queue, status, status_reason, name, created_at, body)
@@ -276,6 +277,11 @@ package final class SQLiteStore: Sendable {
             for status in statuses {
                 try record(status.id, from: try String.fetchOne(previous, arguments: [status.id]), to: status.status, reason: status.reason)
                 try change.execute(arguments: [status.status.rawValue, status.reason, status.id])
+            }
+            for resource in consumables {
+                // A resource deleted meanwhile stays deleted: only existing rows are updated.
+                try db.execute(sql: "UPDATE resources SET body = ? WHERE kind = ? AND name = ?",
+                               arguments: [try encode(resource), ResourceKind.consumableResource.rawValue, resource.name])
             }
         }
     }

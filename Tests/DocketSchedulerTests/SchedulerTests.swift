@@ -10,7 +10,9 @@ import XCTest
 /// The store as the scheduler sees it, in memory: what was committed, in order.
 final class MemoryStore: SchedulerStore {
     let saved = Mutex<[String: Job]>([:])
-    func commit(jobs: [Job], statuses: [JobStatusChange]) throws(DocketError) {
+    let consumables = Mutex<[String: ConsumableResource]>([:])
+    func commit(jobs: [Job], statuses: [JobStatusChange], consumables changed: [ConsumableResource]) throws(DocketError) {
+        consumables.withLock { for resource in changed { $0[resource.name] = resource } }
         saved.withLock {
             for job in jobs { $0[job.id] = job }
             for change in statuses {
@@ -253,6 +255,39 @@ final class SchedulerTests: XCTestCase {
         await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 1000, memoryMiB: 1024), isHealthy: false, healthReason: "engine down")
         let invalid = await scheduler.blockingReason(of: waiting, queue: plain)
         XCTAssertEqual(invalid, "ACTION_REQUIRED - CE(s) associated with the job queue are invalid.")
+    }
+
+    func testConsumableResourcesAreLockedAtStartingReturnedAtTheEndOrConsumedForGood() async throws {
+        let scheduler = makeScheduler()
+        await scheduler.setEnvironment(environment("ce"), port: RecordingExecutor(), capacity: Resources(vcpuMillis: 8000, memoryMiB: 8192), isHealthy: true, healthReason: nil)
+        await scheduler.setQueue(queue("q", priority: 1, environments: ["ce"]), policy: try makeFIFOPolicy())
+        try await scheduler.setConsumableResource(ConsumableResource(name: "licence", arn: "l", resourceType: "REPLENISHABLE", totalQuantity: 3, tags: [:], createdAt: 0))
+        try await scheduler.setConsumableResource(ConsumableResource(name: "tokens", arn: "t", resourceType: "NON_REPLENISHABLE", totalQuantity: 5, tags: [:], createdAt: 0))
+        var first = job("first", queue: "q", sequence: 1)
+        first.consumableResources = [ConsumableResourceUse(resource: "licence", quantity: 2), ConsumableResourceUse(resource: "tokens", quantity: 4)]
+        var second = job("second", queue: "q", sequence: 2)
+        second.consumableResources = [ConsumableResourceUse(resource: "licence", quantity: 2)]
+        try await scheduler.submit(first)
+        try await scheduler.submit(second)
+        let launched = await settle(scheduler).map(\.job.id)
+        XCTAssertEqual(launched, ["first"], "the second job would need 2 licences while 1 is free")
+        let licence = await scheduler.consumableResource(named: "licence")
+        XCTAssertEqual(licence?.inUseQuantity, 2)
+        XCTAssertEqual(licence?.availableQuantity, 1)
+        let tokens = await scheduler.consumableResource(named: "tokens")
+        XCTAssertEqual(tokens?.totalQuantity, 1, "NON_REPLENISHABLE: what a started job takes leaves the total")
+        XCTAssertEqual(store.consumables.withLock { $0["licence"]?.inUseQuantity }, 2, "the lock is committed with the placement")
+        let waiting = try XCTUnwrap(store.saved.withLock { $0["second"] })
+        XCTAssertEqual(waiting.status, .runnable)
+        XCTAssertEqual(waiting.statusReason, "RESOURCE:CONSUMABLE_RESOURCE_UNAVAILABLE - The job needs 2 of consumable resource 'licence'; 1 of 3 are available.")
+
+        await scheduler.attemptRunning(attemptID: "first-1", detail: "pid 1", at: 1_100)
+        await scheduler.attemptEnded(attemptID: "first-1", end: AttemptEnd(kind: .exited, exitCode: 0, reason: nil), at: 1_200)
+        let next = await settle(scheduler).map(\.job.id)
+        XCTAssertEqual(next, ["second"], "the licences came back when the first job ended")
+        let tokensAfter = await scheduler.consumableResource(named: "tokens")
+        XCTAssertEqual(tokensAfter?.totalQuantity, 1, "NON_REPLENISHABLE quantities never come back")
+        XCTAssertEqual(store.consumables.withLock { $0["licence"]?.inUseQuantity }, 2)
     }
 
     func testCancelFailsRunnableJobsAndIsANoOpOnRunningOnes() async throws {
