@@ -100,6 +100,10 @@ package protocol BatchBackend: Sendable {
     /// at most `limit` jobs. `nameFilter` is a JOB_NAME filter (trailing `*` = prefix).
     func listJobs(queue: String, status: JobStatus?, nameFilter: String?, afterSequence: Int64?, limit: Int)
         async throws(DocketError) -> [Job]
+    /// An array parent's statusSummary: its children by status, now.
+    func arrayStatusSummary(_ parentID: String) async throws(DocketError) -> [JobStatus: Int]
+    /// ListJobs with arrayJobId: the array's children in index order (status nil = all).
+    func listArrayChildren(_ parentID: String, status: JobStatus?, afterSequence: Int64?, limit: Int) async throws(DocketError) -> [Job]
     /// CancelJob (reference §5.6): fails a job that has not started; a no-op on STARTING/RUNNING.
     func cancelJob(_ reference: String, reason: String) async throws(DocketError)
     /// TerminateJob: also stops STARTING and RUNNING attempts through the executor.
@@ -122,9 +126,15 @@ package protocol BatchBackend: Sendable {
 package struct APILimits: Sendable, Hashable {
     /// timeout.attemptDurationSeconds may not be below this (AWS: 60).
     package var minimumTimeoutSeconds: Int64 = 60
+    /// arrayProperties.size may not be above this (AWS: 10,000).
+    package var maximumArraySize: Int = 10_000
+    /// dependsOn may not have more entries than this (AWS: 20).
+    package var maximumDependencies: Int = 20
 
-    package init(minimumTimeoutSeconds: Int64 = 60) {
+    package init(minimumTimeoutSeconds: Int64 = 60, maximumArraySize: Int = 10_000, maximumDependencies: Int = 20) {
         self.minimumTimeoutSeconds = minimumTimeoutSeconds
+        self.maximumArraySize = maximumArraySize
+        self.maximumDependencies = maximumDependencies
     }
 }
 

@@ -14,7 +14,12 @@ enum JobWire {
             throw .invalid("jobs", "jobs is required: a list of 1 to 100 job ids or ARNs.")
         }
         let arns = backend.arns
-        return ["jobs": .array(try await backend.describeJobs(references).map { encodeDetail($0, arns: arns) })]
+        var details: [JSONValue] = []
+        for job in try await backend.describeJobs(references) {
+            let summary = job.isArrayParent ? try await backend.arrayStatusSummary(job.id) : nil
+            details.append(encodeDetail(job, arns: arns, statusSummary: summary))
+        }
+        return ["jobs": .array(details)]
     }
 
     /// CancelJob → {}: jobId and reason are both required.
@@ -49,8 +54,15 @@ enum JobWire {
         let definition = try request.requiredString("jobDefinition")
         _ = try JobDefinitionReference(parsing: definition, field: "jobDefinition")
         var submission = JobSubmission(jobName: name, jobQueue: queue, jobDefinition: definition)
-        if try request.object("arrayProperties") != nil {
-            throw .invalid("arrayProperties", "arrayProperties: array jobs arrive in a later Docket release; submit single jobs for now.")
+        if let array = try request.object("arrayProperties") {
+            let maximum = Int64(limits.maximumArraySize)
+            guard let size = try array.integer("size") else {
+                throw .invalid(array.name("size"), "\(array.name("size")) is required for an array job: the number of children, 2 to \(maximum).")
+            }
+            guard (2...maximum).contains(size) else {
+                throw .invalid(array.name("size"), "\(array.name("size")) is \(size); an array job has 2 to \(maximum) children\(size > maximum ? " (the server's max_array_size; AWS's is 10,000)" : "; submit a single job instead of an array of 1").")
+            }
+            submission.arraySize = Int(size)
         }
         for unsupported in ["nodeOverrides", "eksPropertiesOverride", "ecsPropertiesOverride"] where request.has(unsupported) {
             throw .invalid(unsupported, "\(unsupported): Docket runs container jobs; \(unsupported) is not supported.")
@@ -69,13 +81,28 @@ enum JobWire {
         }
         submission.retryStrategy = try JobDefinitionWire.decodeRetryStrategy(request.object("retryStrategy"))
         submission.timeoutSeconds = try JobDefinitionWire.decodeTimeout(request.object("timeout"), minimum: limits.minimumTimeoutSeconds)
-        let dependencies = try request.objects("dependsOn", maxCount: 20) ?? []
+        let dependencies = try request.objects("dependsOn", maxCount: limits.maximumDependencies) ?? []
         submission.dependsOn = try dependencies.map { entry throws(DocketError) in
             let type = try entry.enumeration("type", ["N_TO_N", "SEQUENTIAL"])
-            guard let id = try entry.string("jobId"), !id.isEmpty else {
-                throw .invalid(entry.name("jobId"), "\(entry.name("jobId")) is required: a dependency without a job id applies to array jobs, which arrive in a later Docket release.")
+            let id = try entry.string("jobId").flatMap { $0.isEmpty ? nil : $0 }
+            switch (type, id) {
+            case ("SEQUENTIAL"?, nil):
+                guard submission.arraySize != nil else {
+                    throw .invalid(entry.name("type"), "\(entry.name("type")) SEQUENTIAL without a jobId runs an array's children one after another; it needs arrayProperties.size.")
+                }
+            case ("SEQUENTIAL"?, _?):
+                throw .invalid(entry.name("jobId"), "\(entry.name("jobId")): a SEQUENTIAL dependency names no job (it orders this array's own children); drop jobId, or drop the type to wait for that job.")
+            case ("N_TO_N"?, nil):
+                throw .invalid(entry.name("jobId"), "\(entry.name("jobId")) is required with N_TO_N: the array job whose child i each child i waits for.")
+            case ("N_TO_N"?, _?):
+                guard submission.arraySize != nil else {
+                    throw .invalid(entry.name("type"), "\(entry.name("type")) N_TO_N pairs the children of two arrays; this job needs arrayProperties.size.")
+                }
+            case (_, nil):
+                throw .invalid(entry.name("jobId"), "\(entry.name("jobId")) is required: the id of the job to wait for (or type SEQUENTIAL for an array's own children).")
+            default: break
             }
-            return JobDependency(jobID: ARNBuilder.name(from: id, kind: "job"), type: type)
+            return JobDependency(jobID: id.map { ARNBuilder.name(from: $0, kind: "job") }, type: type)
         }
         submission.tags = try request.tags()
         submission.consumableResourceOverride = try ConsumableResourceWire.decodeProperties(request.object("consumableResourcePropertiesOverride"))
@@ -125,8 +152,9 @@ enum JobWire {
         return .object(members)
     }
 
-    /// JobDetail, as DescribeJobs returns it.
-    static func encodeDetail(_ job: Job, arns: ARNBuilder) -> JSONValue {
+    /// JobDetail, as DescribeJobs returns it. An array parent's `statusSummary` counts its
+    /// children by status (every status present, zeros included, as AWS shows it).
+    static func encodeDetail(_ job: Job, arns: ARNBuilder, statusSummary: [JobStatus: Int]? = nil) -> JSONValue {
         var container = job.container.properties.objectValue ?? [:]
         if let attempt = job.currentAttempt {
             if let code = attempt.exitCode { container["exitCode"] = .number(Double(code)) }
@@ -166,11 +194,24 @@ enum JobWire {
         if let uses = job.consumableResources {
             members["consumableResourceProperties"] = ConsumableResourceWire.encodeProperties(uses, arns: arns)
         }
+        if let index = job.arrayIndex {
+            members["arrayProperties"] = ["index": .number(Double(index))]
+        } else if let size = job.arraySize {
+            var array: [String: JSONValue] = ["size": .number(Double(size))]
+            if let statusSummary {
+                array["statusSummary"] = .object(Dictionary(uniqueKeysWithValues: JobStatus.allCases.map {
+                    ($0.rawValue, JSONValue.number(Double(statusSummary[$0] ?? 0)))
+                }))
+                array["statusSummaryLastUpdatedAt"] = .number(Double(job.stoppedAt ?? job.createdAt))
+            }
+            members["arrayProperties"] = .object(array)
+        }
         return .object(members)
     }
 
     /// JobSummary, as ListJobs returns it.
     static func encodeSummary(_ job: Job) -> JSONValue {
+        let array: JSONValue? = job.arrayIndex.map { ["index": .number(Double($0))] } ?? job.arraySize.map { ["size": .number(Double($0))] }
         var members: [String: JSONValue] = [
             "jobArn": .string(job.arn), "jobId": .string(job.id), "jobName": .string(job.name),
             "createdAt": .number(Double(job.createdAt)), "status": .string(job.status.rawValue),
@@ -185,6 +226,7 @@ enum JobWire {
             if let reason = attempt.reason { container["reason"] = .string(String(reason.prefix(255))) }
             members["container"] = .object(container)
         }
+        if let array { members["arrayProperties"] = array }
         return .object(members)
     }
 }

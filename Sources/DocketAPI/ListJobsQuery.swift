@@ -15,7 +15,10 @@ struct ListJobsQuery: Sendable, Equatable {
         case shareIdentifier(String)
     }
 
-    var queue: String
+    /// The job queue, or (with `arrayJobId`) nil.
+    var queue: String?
+    /// ListJobs by arrayJobId: the array's children.
+    var arrayJobID: String?
     var status: JobStatus?
     var filter: Filter?
     var limit: Int
@@ -29,14 +32,22 @@ struct ListJobsQuery: Sendable, Equatable {
     /// - Throws: `.invalidRequest` naming the member: arrayJobId and multiNodeJobId (not yet
     ///   supported), a missing jobQueue, more than one filter, a malformed filter or nextToken.
     static func decode(_ request: Members) throws(DocketError) -> ListJobsQuery {
-        if try request.string("arrayJobId") != nil {
-            throw .invalid("arrayJobId", "arrayJobId: array jobs arrive in a later Docket release; list by jobQueue.")
-        }
         if try request.string("multiNodeJobId") != nil {
             throw .invalid("multiNodeJobId", "multiNodeJobId: Docket does not run multi-node parallel jobs yet; list by jobQueue.")
         }
-        guard let queue = try request.string("jobQueue"), !queue.isEmpty else {
-            throw .invalid("jobQueue", "jobQueue is required: the name or ARN of the job queue to list.")
+        let arrayJobID = try request.string("arrayJobId").flatMap { $0.isEmpty ? nil : ARNBuilder.name(from: $0, kind: "job") }
+        let queue = try request.string("jobQueue").flatMap { $0.isEmpty ? nil : $0 }
+        guard (queue == nil) != (arrayJobID == nil) else {
+            throw .invalid(queue == nil ? "jobQueue" : "arrayJobId", "give exactly one of jobQueue (the queue's jobs) and arrayJobId (an array job's children).")
+        }
+        if let arrayJobID {
+            if request.has("filters") {
+                throw .invalid("filters", "filters do not apply to an array's children (AWS's rule); list by jobStatus, or list the queue with filters.")
+            }
+            let status = try request.enumeration("jobStatus", JobStatus.allCases.map(\.rawValue)).flatMap(JobStatus.init(rawValue:)) ?? .running
+            return ListJobsQuery(queue: nil, arrayJobID: arrayJobID, status: status, filter: nil,
+                                 limit: Int(try request.integer("maxResults", in: 1...1000) ?? 100),
+                                 afterSequence: try request.string("nextToken").map { token throws(DocketError) in try PageToken.decode(token) })
         }
         let requestedStatus = try request.enumeration("jobStatus", JobStatus.allCases.map(\.rawValue)).flatMap(JobStatus.init(rawValue:))
         let filters = try request.objects("filters") ?? []
@@ -98,6 +109,14 @@ struct ListJobsQuery: Sendable, Equatable {
     /// Reads pages from the backend in submission order until `limit` jobs pass the filter or
     /// the queue is exhausted. nextToken carries the last listed job's sequence.
     func run<Backend: BatchBackend>(backend: Backend) async throws(DocketError) -> JSONValue {
+        if let arrayJobID {
+            let children = try await backend.listArrayChildren(arrayJobID, status: status, afterSequence: afterSequence, limit: limit + 1)
+            let page = Array(children.prefix(limit))
+            var members: [String: JSONValue] = ["jobSummaryList": .array(page.map(JobWire.encodeSummary))]
+            if children.count > limit, let last = page.last { members["nextToken"] = .string(PageToken.encode(last.sequence)) }
+            return .object(members)
+        }
+        guard let queue else { return ["jobSummaryList": []] }
         // Filtering here rather than in the store keeps JOB_NAME case-insensitive; read bigger
         // batches so that a selective filter does not cost one store query per few jobs.
         let batchSize = filter == nil ? limit : max(limit, 500)

@@ -244,6 +244,7 @@ final class TemplateJobStore: SchedulerStore {
         }
     }
     func status(ofJob id: String) throws(DocketError) -> JobStatus? { nil }
+    func arrayChildCounts(of parent: String) throws(DocketError) -> [JobStatus: Int] { [:] }
 }
 
 final class NullExecutor: ExecutorPort {

@@ -101,6 +101,10 @@ public struct Job: Sendable, Codable, Hashable {
     /// The consumable resources each attempt needs (the submission's override, else the job
     /// definition's list); nil for none. Optional so documents stored before it decode.
     public var consumableResources: [ConsumableResourceUse]?
+    /// An array parent's size; on a child, its parent's size (AWS_BATCH_JOB_ARRAY_SIZE).
+    public var arraySize: Int?
+    /// A child's index in its array, 0 to size - 1 (AWS_BATCH_JOB_ARRAY_INDEX).
+    public var arrayIndex: Int?
 
     public init(id: String, name: String, arn: String, queue: String, jobDefinitionArn: String,
                 jobDefinitionName: String, sequence: Int64, createdAt: Int64, container: ContainerSpec,
@@ -133,6 +137,37 @@ public struct Job: Sendable, Codable, Hashable {
 
     /// The attempt in progress or last finished.
     public var currentAttempt: Attempt? { attempts.last }
+
+    /// An array job's parent: it never runs itself; its children do (reference §5.8).
+    public var isArrayParent: Bool { arraySize != nil && arrayIndex == nil }
+
+    /// For an array child, the parent's id ("PARENT" of "PARENT:INDEX").
+    public var arrayParentID: String? {
+        guard arrayIndex != nil, let colon = id.lastIndex(of: ":") else { return nil }
+        return String(id[..<colon])
+    }
+
+    /// Child `index` of this array parent, as it is created: the parent's request with the
+    /// child's id ("PARENT:INDEX"), ARN, sequence and dependencies. Deterministic, so the store
+    /// can keep a child it has not changed as (parent, index, sequence, dependencies) and rebuild it.
+    public func arrayChild(index: Int, sequence: Int64, dependsOn: [JobDependency]) -> Job {
+        var child = self
+        child.id = "\(id):\(index)"
+        child.arn = "\(arn):\(index)"
+        child.sequence = sequence
+        child.dependsOn = dependsOn
+        child.arrayIndex = index
+        child.status = .submitted
+        child.statusReason = nil
+        child.startedAt = nil
+        child.stoppedAt = nil
+        child.runnableAt = nil
+        child.attempts = []
+        child.isCancelled = false
+        child.isTerminated = false
+        child.isRetry = false
+        return child
+    }
 
     /// Moves the job to `next`, enforcing the state machine.
     /// - Throws: `.internalError` for an illegal transition: a scheduler bug, never user input.

@@ -16,6 +16,8 @@ public struct JobSubmission: Sendable, Hashable {
     public var schedulingPriorityOverride: Int?
     /// consumableResourcePropertiesOverride: replaces the definition's list when given.
     public var consumableResourceOverride: [ConsumableResourceUse]?
+    /// arrayProperties.size: makes the job an array job of this many children.
+    public var arraySize: Int?
 
     public init(jobName: String, jobQueue: String, jobDefinition: String, parameters: [String: String] = [:],
                 commandOverride: [String]? = nil, environmentOverride: [EnvironmentVariable] = [],

@@ -10,6 +10,8 @@ package protocol SchedulerStore: Sendable {
     func loadJobs(ids: [String]) throws(DocketError) -> [Job]
     /// The status of a job the scheduler no longer holds (for dependencies), nil if unknown.
     func status(ofJob id: String) throws(DocketError) -> JobStatus?
+    /// How many children of an array job are in each status (recovery counts finished ones).
+    func arrayChildCounts(of parent: String) throws(DocketError) -> [JobStatus: Int]
 }
 
 extension SchedulerStore {

@@ -75,6 +75,9 @@ package actor Scheduler {
     /// Jobs whose attempt was stopped because its timeout expired.
     private var timedOut: Set<String> = []
     private var timerRunning = false
+    /// Array jobs with unfinished children: how many remain and how many failed. The parent
+    /// ends when the last child does (reference §5.8).
+    private var arrays: [String: (remaining: Int, failed: Int)] = [:]
     /// Consumable resources by name, with their live quantities (reference §6.4): the scheduler
     /// owns the in-use count, and commits it with the job changes that move it.
     private var consumables: [String: ConsumableResource] = [:]
@@ -201,6 +204,13 @@ package actor Scheduler {
         for job in stored.sorted(by: { $0.sequence < $1.sequence }) {
             lastSequence = max(lastSequence, job.sequence)
             let key = register(job.id)
+            if job.isArrayParent {
+                // Unfinished children arrive in `stored` too; the finished ones are only counted.
+                let counts = (try? store.arrayChildCounts(of: job.id)) ?? [:]
+                let finished = (counts[.succeeded] ?? 0) + (counts[.failed] ?? 0)
+                arrays[job.id] = ((job.arraySize ?? 0) - finished, counts[.failed] ?? 0)
+                continue
+            }
             switch job.status {
             case .starting, .running:
                 guard let attempt = job.currentAttempt else { continue }
@@ -246,6 +256,13 @@ package actor Scheduler {
         return lastSequence
     }
 
+    /// `count` consecutive sequence numbers (an array's children); returns the first.
+    package func allocateSequences(_ count: Int) -> Int64 {
+        let first = lastSequence + 1
+        lastSequence += Int64(count)
+        return first
+    }
+
     /// SubmitJob: stores the job durably and schedules it. A job without dependencies is
     /// settled on the spot (SUBMITTED -> RUNNABLE, the scheduler's first step for it) and
     /// stored RUNNABLE, which saves a second durable write per job; a job with dependencies is
@@ -266,6 +283,58 @@ package actor Scheduler {
         requestCycle()
     }
 
+    /// SubmitJob for an array job (reference §5.8): the parent (PENDING from the start; it never
+    /// runs) and all its children are stored in one transaction, then the children are
+    /// scheduled like single jobs. Children without job dependencies are settled to RUNNABLE here.
+    /// - Throws: the store's error; nothing is kept then.
+    package func submitArray(parent: Job, children: [Job]) throws(DocketError) {
+        var storedParent = parent
+        try? storedParent.move(to: .pending, reason: nil, at: clock())
+        let now = clock()
+        var stored = children
+        for index in stored.indices where stored[index].dependsOn.isEmpty {
+            try? stored[index].move(to: .runnable, reason: nil, at: now)
+            stored[index].statusReason = unsatisfiableReason(QueuedJob(stored[index]))
+        }
+        try store.commit(jobs: [storedParent] + stored, statuses: [])
+        arrays[parent.id] = (children.count, 0)
+        for child in stored {
+            let key = register(child.id)
+            let waiting = QueuedJob(child)
+            setQueuedJob(child.id, waiting)
+            if child.status == .runnable { offerToPolicy(waiting) } else { unsettled.insert(key) }
+        }
+        requestCycle()
+    }
+
+    /// The unfinished children of an array job, for CancelJob and TerminateJob on the parent.
+    package func unfinishedChildren(of parentID: String) -> [String] {
+        guard arrays[parentID] != nil else { return [] }
+        let prefix = parentID + ":"
+        return (queuedByKey.values.map(\.id) + active.keys).filter { $0.hasPrefix(prefix) }
+            .sorted { (Int($0.dropFirst(prefix.count)) ?? 0) < (Int($1.dropFirst(prefix.count)) ?? 0) }
+    }
+
+    /// Counts a finished child against its array; the last one ends the parent: SUCCEEDED when
+    /// every child succeeded, FAILED otherwise. Its dependents then settle as usual.
+    private func arrayChildFinished(_ child: Job) {
+        guard let parentID = child.arrayParentID, var state = arrays[parentID] else { return }
+        state.remaining -= 1
+        if child.status == .failed { state.failed += 1 }
+        guard state.remaining == 0 else {
+            arrays[parentID] = state
+            return
+        }
+        arrays[parentID] = nil
+        guard var parent = try? store.loadJobs(ids: [parentID]).first else { return }
+        parent.status = state.failed == 0 ? .succeeded : .failed
+        parent.statusReason = state.failed == 0 ? nil : "\(state.failed) of \(parent.arraySize ?? 0) child jobs failed"
+        parent.stoppedAt = clock()
+        active[parentID] = parent  // retired once the commit is durable
+        jobsToSave[parentID] = parent
+        requestCycle()
+    }
+
     /// CancelJob (reference §5.6): a job that has not reached STARTING fails with `reason`;
     /// on STARTING and RUNNING jobs it is a no-op, as in AWS.
     /// - Returns: whether the scheduler held the job (false: finished or unknown).
@@ -282,6 +351,7 @@ package actor Scheduler {
         setQueuedJob(jobID, nil)
         statusesToSave[jobID] = nil
         if let key = keyOfJob[jobID] { unsettled.remove(key) }
+        arrayChildFinished(job)
         retire(jobID)
         return true
     }
@@ -602,6 +672,7 @@ package actor Scheduler {
         statusesToSave.removeAll(keepingCapacity: statusesToSave.count <= Self.retainedCapacity)
         for job in jobs where job.status.isTerminal {
             active[job.id] = nil
+            arrayChildFinished(job)
             retire(job.id)
         }
         let launches = pendingLaunches

@@ -70,6 +70,9 @@ final class ExecutorAdapter: ExecutorPort {
             "AWS_BATCH_JQ_NAME=\(launch.queue.name)",
             "AWS_BATCH_CE_NAME=\(launch.environment.name)",
         ]
+        if let index = job.arrayIndex, let size = job.arraySize {
+            environment += ["AWS_BATCH_JOB_ARRAY_INDEX=\(index)", "AWS_BATCH_JOB_ARRAY_SIZE=\(size)"]
+        }
         if !environment.contains(where: { $0.hasPrefix("PATH=") }) {
             environment.append("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
         }

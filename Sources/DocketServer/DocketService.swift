@@ -187,10 +187,20 @@ final class DocketService: BatchBackend {
         let consumables = submission.consumableResourceOverride ?? definition.consumableResources
         try checkConsumables(consumables, field: "consumableResourcePropertiesOverride")
         try checkShareIdentifier(submission.shareIdentifier, queue: queue)
+        // Dependencies name jobs that exist already, so a new job can never close a cycle.
         for dependency in submission.dependsOn {
             guard let id = dependency.jobID else { continue }
             guard try store.status(ofJob: id) != nil else {
-                throw DocketError.invalid("dependsOn", "dependsOn names job '\(id)', which does not exist; give the jobId SubmitJob returned.")
+                throw DocketError.invalid("dependsOn", "dependsOn names job '\(id)', which does not exist; give the jobId SubmitJob returned (PARENT:INDEX for an array child).")
+            }
+            if dependency.type == "N_TO_N" {
+                let target = try store.jobs(ids: [id]).first
+                guard let targetSize = target?.arraySize, target?.isArrayParent == true else {
+                    throw DocketError.invalid("dependsOn", "dependsOn: N_TO_N pairs children by index, but job '\(id)' is not an array job; drop the type to wait for the whole job.")
+                }
+                guard targetSize == submission.arraySize else {
+                    throw DocketError.invalid("dependsOn", "dependsOn: N_TO_N pairs child i with child i, but array job '\(id)' has \(targetSize) children and this one \(submission.arraySize ?? 0); give both arrays the same size.")
+                }
             }
         }
         let id = UUID().uuidString.lowercased()
@@ -206,8 +216,42 @@ final class DocketService: BatchBackend {
                       schedulingPriority: submission.schedulingPriorityOverride ?? definition.schedulingPriority,
                       platformCapabilities: definition.platformCapabilities)
         job.consumableResources = consumables
-        try await scheduler.submit(job)
+        guard let size = submission.arraySize else {
+            try await scheduler.submit(job)
+            return job
+        }
+        // An array job: the parent and its children, which wait for the parent's plain
+        // dependencies, for the previous child (SEQUENTIAL) and for child i of N_TO_N arrays.
+        job.arraySize = size
+        let plain = submission.dependsOn.filter { $0.jobID != nil && $0.type == nil }
+        let pairedArrays = submission.dependsOn.filter { $0.type == "N_TO_N" }.compactMap(\.jobID)
+        let isSequential = submission.dependsOn.contains { $0.type == "SEQUENTIAL" }
+        let first = await scheduler.allocateSequences(size)
+        var children: [Job] = []
+        children.reserveCapacity(size)
+        for index in 0..<size {
+            var dependencies = plain
+            if isSequential, index > 0 { dependencies.append(JobDependency(jobID: "\(id):\(index - 1)", type: "SEQUENTIAL")) }
+            for array in pairedArrays { dependencies.append(JobDependency(jobID: "\(array):\(index)", type: "N_TO_N")) }
+            children.append(job.arrayChild(index: index, sequence: first + Int64(index), dependsOn: dependencies))
+        }
+        try await scheduler.submitArray(parent: job, children: children)
         return job
+    }
+
+    /// statusSummary of an array parent: how many children are in each status now.
+    func arrayStatusSummary(_ parentID: String) async throws(DocketError) -> [JobStatus: Int] {
+        try store.arrayChildCounts(of: parentID)
+    }
+
+    func listArrayChildren(_ parentID: String, status: JobStatus?, afterSequence: Int64?, limit: Int) async throws(DocketError) -> [Job] {
+        guard let parent = try store.jobs(ids: [parentID]).first else {
+            throw DocketError(.notFound, "arrayJobId '\(parentID)' does not exist; give the jobId SubmitJob returned for the array job.", field: "arrayJobId")
+        }
+        guard parent.isArrayParent else {
+            throw DocketError.invalid("arrayJobId", "arrayJobId '\(parentID)' is not an array job (it has no arrayProperties.size); list it by jobQueue instead.")
+        }
+        return try store.arrayChildren(of: parentID, status: status, afterSequence: afterSequence, limit: limit)
     }
 
     /// AWS's rule (reference §6.3): a queue with a fair-share policy needs a shareIdentifier on
@@ -251,6 +295,10 @@ final class DocketService: BatchBackend {
     func cancelJob(_ reference: String, reason: String) async throws(DocketError) {
         let id = ARNBuilder.name(from: reference, kind: "job")
         if try await scheduler.cancel(jobID: id, reason: reason) { return }
+        // An array parent: cancelling it cancels its children (reference §5.6).
+        let children = await scheduler.unfinishedChildren(of: id)
+        for child in children { try await scheduler.cancel(jobID: child, reason: reason) }
+        if !children.isEmpty { return }
         guard try !store.jobs(ids: [id]).isEmpty else {
             throw DocketError(.notFound, "jobId '\(reference)' does not exist.", field: "jobId")
         }
@@ -259,6 +307,9 @@ final class DocketService: BatchBackend {
     func terminateJob(_ reference: String, reason: String) async throws(DocketError) {
         let id = ARNBuilder.name(from: reference, kind: "job")
         if try await scheduler.terminate(jobID: id, reason: reason) { return }
+        let children = await scheduler.unfinishedChildren(of: id)
+        for child in children { _ = try await scheduler.terminate(jobID: child, reason: reason) }
+        if !children.isEmpty { return }
         guard try !store.jobs(ids: [id]).isEmpty else {
             throw DocketError(.notFound, "jobId '\(reference)' does not exist.", field: "jobId")
         }

@@ -65,6 +65,14 @@ package final class SQLiteStore: Sendable {
                     status TEXT NOT NULL, status_reason TEXT, at INTEGER NOT NULL);
                 """)
         }
+        migrator.registerMigration("v4") { db in
+            // Array children name their parent, so an array's children are listed and counted
+            // through an index that only they occupy.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN parent TEXT;
+                CREATE INDEX jobs_by_parent ON jobs (parent, sequence) WHERE parent IS NOT NULL;
+                """)
+        }
         return migrator
     }
 
@@ -242,8 +250,8 @@ package final class SQLiteStore: Sendable {
         guard !jobs.isEmpty || !statuses.isEmpty || !consumables.isEmpty else { return }
         try write("save \(jobs.count + statuses.count) job change(s)") { db in
             let replace = try db.cachedStatement(sql: """
-                INSERT OR REPLACE INTO jobs (id, sequence, queue, status, status_reason, name, created_at, body)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT OR REPLACE INTO jobs (id, sequence, queue, status, status_reason, name, created_at, body, parent)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             let previous = try db.cachedStatement(sql: "SELECT status FROM jobs WHERE id = ?")
             let event = try db.cachedStatement(sql: "INSERT INTO job_events (job_id, status, status_reason, at) VALUES (?, ?, ?, ?)")
@@ -267,7 +275,7 @@ package final class SQLiteStore: Sendable {
                 try record(job.id, from: try String.fetchOne(previous, arguments: [job.id]), to: job.status, reason: job.statusReason,
                            ran: job.attempts.last?.startedAt != nil)
                 try replace.execute(arguments: [job.id, job.sequence, job.queue, job.status.rawValue, job.statusReason, job.name,
-                                                job.createdAt, try encode(job)])
+                                                job.createdAt, try Self.compactBody(job) ?? encode(job), job.arrayParentID])
                 for use in job.consumableResources ?? [] {
                     try db.execute(sql: "INSERT OR IGNORE INTO job_consumables (resource, sequence, job_id) VALUES (?, ?, ?)",
                                    arguments: [use.resource, job.sequence, job.id])
@@ -302,22 +310,66 @@ package final class SQLiteStore: Sendable {
         try commit(jobs: jobs, statuses: [])
     }
 
-    /// A job row: the document, with the status columns (which status-only changes update) applied.
-    private func decodeJob(_ row: Row) throws -> Job {
-        var job = try decode(Job.self, row["body"] as Data)
+    /// What the store keeps of an array child nothing has changed yet beyond its status: its
+    /// parent, index and dependencies (`Job.arrayChild` rebuilds the rest from the parent), so a
+    /// 10,000-child array is written in one transaction of small rows. nil for any other job.
+    static func compactBody(_ job: Job) -> Data? {
+        guard let index = job.arrayIndex, let parent = job.arrayParentID, job.attempts.isEmpty,
+              [.submitted, .pending, .runnable].contains(job.status), !job.isCancelled, !job.isTerminated else { return nil }
+        // Job ids are UUIDs and "PARENT:INDEX" (no quotes or backslashes), so no escaping is needed.
+        let dependencies = job.dependsOn.map { dependency in
+            var members: [String] = []
+            if let id = dependency.jobID { members.append("\"jobID\":\"\(id)\"") }
+            if let type = dependency.type { members.append("\"type\":\"\(type)\"") }
+            return "{" + members.joined(separator: ",") + "}"
+        }.joined(separator: ",")
+        return Data("{\"arrayChildOf\":\"\(parent)\",\"index\":\(index),\"dependsOn\":[\(dependencies)]}".utf8)
+    }
+
+    private struct ArrayChildStub: Decodable {
+        var arrayChildOf: String
+        var index: Int
+        var dependsOn: [JobDependency]
+    }
+
+    /// A job row: the document (an array child's rebuilt from its parent), with the status
+    /// columns (which status-only changes update) applied. `parents` caches parents per read.
+    private func decodeJob(_ row: Row, _ db: Database, _ parents: inout [String: Job]) throws -> Job {
+        let body = row["body"] as Data
+        var job: Job
+        if body.starts(with: Self.stubPrefix) {
+            let stub = try decode(ArrayChildStub.self, body)
+            if parents[stub.arrayChildOf] == nil {
+                guard let parentBody = try Data.fetchOne(db, sql: "SELECT body FROM jobs WHERE id = ?", arguments: [stub.arrayChildOf]) else {
+                    throw DocketError(.internalError, "array child \(stub.arrayChildOf):\(stub.index) has no parent row")
+                }
+                parents[stub.arrayChildOf] = try decode(Job.self, parentBody)
+            }
+            job = parents[stub.arrayChildOf]!.arrayChild(index: stub.index, sequence: row["sequence"], dependsOn: stub.dependsOn)
+        } else {
+            job = try decode(Job.self, body)
+        }
         if let status = JobStatus(rawValue: row["status"]) { job.status = status }
         job.statusReason = row["status_reason"]
         return job
     }
 
-    private static let jobColumns = "body, status, status_reason"
+    private static let stubPrefix = Data("{\"arrayChildOf\":".utf8)
+
+    /// Decodes rows with a parent cache shared by the rows of one read.
+    private func decodeJobs(_ rows: [Row], _ db: Database) throws -> [Job] {
+        var parents: [String: Job] = [:]
+        return try rows.map { try decodeJob($0, db, &parents) }
+    }
+
+    private static let jobColumns = "body, status, status_reason, sequence"
 
     package func jobs(ids: [String]) throws(DocketError) -> [Job] {
         guard !ids.isEmpty else { return [] }
         return try read("read \(ids.count) job(s)") { db in
             let marks = Array(repeating: "?", count: ids.count).joined(separator: ",")
-            return try Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id IN (\(marks)) ORDER BY sequence",
-                                    arguments: StatementArguments(ids)).map(decodeJob)
+            return try decodeJobs(Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE id IN (\(marks)) ORDER BY sequence",
+                                               arguments: StatementArguments(ids)), db)
         }
     }
 
@@ -331,8 +383,7 @@ package final class SQLiteStore: Sendable {
     /// Every job not yet SUCCEEDED or FAILED, in submission order: what the scheduler reloads at start.
     package func activeJobs() throws(DocketError) -> [Job] {
         try read("read active jobs") { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE status NOT IN ('SUCCEEDED', 'FAILED') ORDER BY sequence")
-                .map(decodeJob)
+            try decodeJobs(Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE status NOT IN ('SUCCEEDED', 'FAILED') ORDER BY sequence"), db)
         }
     }
 
@@ -341,7 +392,8 @@ package final class SQLiteStore: Sendable {
     package func jobs(queue: String, status: JobStatus?, exactName: String?, namePrefix: String?,
                       afterSequence: Int64?, limit: Int) throws(DocketError) -> [Job] {
         try read("list jobs of queue '\(queue)'") { db in
-            var sql = "SELECT \(Self.jobColumns) FROM jobs WHERE queue = ?"
+            // An array's children are listed through their parent (ListJobs arrayJobId), not the queue.
+            var sql = "SELECT \(Self.jobColumns) FROM jobs WHERE queue = ? AND parent IS NULL"
             var arguments: StatementArguments = [queue]
             if let status { sql += " AND status = ?"; arguments += [status.rawValue] }
             if let exactName { sql += " AND name = ?"; arguments += [exactName] }
@@ -352,17 +404,41 @@ package final class SQLiteStore: Sendable {
             if let afterSequence { sql += " AND sequence > ?"; arguments += [afterSequence] }
             sql += " ORDER BY sequence LIMIT ?"
             arguments += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map(decodeJob)
+            return try decodeJobs(Row.fetchAll(db, sql: sql, arguments: arguments), db)
+        }
+    }
+
+    /// An array's children in index order (status optional), after `afterSequence`.
+    package func arrayChildren(of parent: String, status: JobStatus?, afterSequence: Int64?, limit: Int) throws(DocketError) -> [Job] {
+        try read("list the children of array job \(parent)") { db in
+            var sql = "SELECT \(Self.jobColumns) FROM jobs WHERE parent = ?"
+            var arguments: StatementArguments = [parent]
+            if let status { sql += " AND status = ?"; arguments += [status.rawValue] }
+            if let afterSequence { sql += " AND sequence > ?"; arguments += [afterSequence] }
+            sql += " ORDER BY sequence LIMIT ?"
+            arguments += [limit]
+            return try decodeJobs(Row.fetchAll(db, sql: sql, arguments: arguments), db)
+        }
+    }
+
+    /// How many of an array's children are in each status (its statusSummary).
+    package func arrayChildCounts(of parent: String) throws(DocketError) -> [JobStatus: Int] {
+        try read("count the children of array job \(parent)") { db in
+            var counts: [JobStatus: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) FROM jobs WHERE parent = ? GROUP BY status", arguments: [parent]) {
+                if let status = JobStatus(rawValue: row[0]) { counts[status] = row[1] }
+            }
+            return counts
         }
     }
 
     /// Jobs that need a consumable resource, in submission order after `afterSequence`.
     package func jobs(usingConsumableResource resource: String, afterSequence: Int64?, limit: Int) throws(DocketError) -> [Job] {
         try read("list jobs using consumable resource '\(resource)'") { db in
-            try Row.fetchAll(db, sql: """
+            try decodeJobs(Row.fetchAll(db, sql: """
                 SELECT \(Self.jobColumns) FROM job_consumables JOIN jobs ON jobs.id = job_consumables.job_id
                 WHERE job_consumables.resource = ? AND job_consumables.sequence > ? ORDER BY job_consumables.sequence LIMIT ?
-                """, arguments: [resource, afterSequence ?? -1, limit]).map(decodeJob)
+                """, arguments: [resource, afterSequence ?? -1, limit]), db)
         }
     }
 
@@ -372,12 +448,13 @@ package final class SQLiteStore: Sendable {
         try read("read job events after \(cursor)") { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT job_events.cursor, job_events.status AS event_status, job_events.status_reason AS event_reason,
-                       job_events.at, jobs.body, jobs.status, jobs.status_reason
+                       job_events.at, jobs.body, jobs.status, jobs.status_reason, jobs.sequence
                 FROM job_events JOIN jobs ON jobs.id = job_events.job_id
                 WHERE job_events.cursor > ? ORDER BY job_events.cursor LIMIT ?
                 """, arguments: [cursor, limit])
+            var parents: [String: Job] = [:]
             return try rows.map { row in
-                var job = try decodeJob(row)
+                var job = try decodeJob(row, db, &parents)
                 if let status = JobStatus(rawValue: row["event_status"]) { job.status = status }
                 job.statusReason = row["event_reason"]
                 return JobEvent(cursor: row["cursor"], at: row["at"], job: job)

@@ -126,6 +126,15 @@ extension FakeBackend {
         tagsByArn[arn] = tags
     }
 
+    func arrayStatusSummary(_ parentID: String) async throws(DocketError) -> [JobStatus: Int] {
+        Dictionary(jobs.filter { $0.arrayParentID == parentID }.map { ($0.status, 1) }, uniquingKeysWith: +)
+    }
+
+    func listArrayChildren(_ parentID: String, status: JobStatus?, afterSequence: Int64?, limit: Int) async throws(DocketError) -> [Job] {
+        Array(jobs.filter { $0.arrayParentID == parentID && (status == nil || $0.status == status) && $0.sequence > (afterSequence ?? -1) }
+            .prefix(limit))
+    }
+
     func jobEvents(after cursor: Int64, limit: Int) async throws(DocketError) -> [JobEvent] {
         Array(events.filter { $0.cursor > cursor }.prefix(limit))
     }

@@ -81,8 +81,9 @@ final class ListJobsQueryTests: XCTestCase {
 
     func testRuleBreakingListRequestsAreRefusedNamingTheMember() async {
         let cases: [(String, String)] = [
-            (#"{}"#, "jobQueue is required: the name or ARN of the job queue to list."),
-            (#"{"arrayJobId":"a"}"#, "arrayJobId: array jobs arrive in a later Docket release; list by jobQueue."),
+            (#"{}"#, "give exactly one of jobQueue (the queue's jobs) and arrayJobId (an array job's children)."),
+            (#"{"jobQueue":"q","arrayJobId":"a"}"#, "give exactly one of jobQueue (the queue's jobs) and arrayJobId (an array job's children)."),
+            (#"{"arrayJobId":"a","filters":[{"name":"JOB_NAME","values":["x"]}]}"#, "filters do not apply to an array's children (AWS's rule); list by jobStatus, or list the queue with filters."),
             (#"{"jobQueue":"q","maxResults":0}"#, "maxResults is 0; it must be between 1 and 1000."),
             (#"{"jobQueue":"q","jobStatus":"DONE"}"#, "jobStatus is 'DONE'; it must be one of SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING, SUCCEEDED, FAILED."),
             (#"{"jobQueue":"q","nextToken":"bm9wZQ=="}"#, "nextToken 'bm9wZQ==' is not a token this server gave; pass the previous page's nextToken unchanged, or omit it to start at the beginning."),

@@ -23,6 +23,9 @@ final class MemoryStore: SchedulerStore {
     }
     func loadJobs(ids: [String]) throws(DocketError) -> [Job] { saved.withLock { store in ids.compactMap { store[$0] } } }
     func status(ofJob id: String) throws(DocketError) -> JobStatus? { saved.withLock { $0[id]?.status } }
+    func arrayChildCounts(of parent: String) throws(DocketError) -> [JobStatus: Int] {
+        saved.withLock { jobs in Dictionary(jobs.values.filter { $0.arrayParentID == parent }.map { ($0.status, 1) }, uniquingKeysWith: +) }
+    }
 }
 
 /// An executor that launches nothing and records what it was asked.

@@ -7,33 +7,8 @@ import XCTest
 /// The real `aws batch` CLI (from PyPI) against a real server: the operations this release
 /// implements, with AWS's error shapes.
 final class AWSCLITests: XCTestCase {
-    struct AWSResult {
-        var status: Int32
-        var json: [String: Any]
-        var stderr: String
-    }
-
     private func aws(_ server: ServerHarness, _ arguments: [String]) throws -> AWSResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["aws", "batch", "--endpoint-url", server.endpoint, "--region", "local", "--output", "json"] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["AWS_ACCESS_KEY_ID"] = "docket"
-        environment["AWS_SECRET_ACCESS_KEY"] = "docket"
-        environment["AWS_PAGER"] = ""
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        do { try process.run() } catch {
-            throw NSError(domain: "aws", code: 1, userInfo: [NSLocalizedDescriptionKey: "the aws CLI is missing: pip install awscli (\(error))"])
-        }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let json = (try? JSONSerialization.jsonObject(with: outData)) as? [String: Any] ?? [:]
-        return AWSResult(status: process.terminationStatus, json: json, stderr: String(decoding: errData, as: UTF8.self))
+        try server.aws(arguments)
     }
 
     func testResourcesCreatedThroughTheAWSCLIRunAJob() throws {
