@@ -123,8 +123,14 @@ enum JobWire {
     /// (resourceRequirements win when both are given, as in AWS).
     static func decodeResourceOverride(_ overrides: Members) throws(DocketError) -> ResourceOverride {
         var resources = ResourceOverride()
-        if let vcpus = try overrides.integer("vcpus", in: 1...Int64(Int32.max)) { resources.vcpuMillis = vcpus * 1000 }
-        if let memory = try overrides.integer("memory", in: 4...Int64(Int32.max)) { resources.memoryMiB = memory }
+        if let vcpus = try overrides.integer("vcpus", in: 1...Int64(Int32.max)) {
+            resources.vcpuMillis = vcpus * 1000
+            resources.deprecatedMembers.insert("vcpus")
+        }
+        if let memory = try overrides.integer("memory", in: 4...Int64(Int32.max)) {
+            resources.memoryMiB = memory
+            resources.deprecatedMembers.insert("memory")
+        }
         for requirement in try overrides.objects("resourceRequirements", maxCount: 3) ?? [] {
             guard let type = try requirement.enumeration("type", ["GPU", "MEMORY", "VCPU"]) else {
                 throw .invalid(requirement.name("type"), "\(requirement.name("type")) is required; it must be one of GPU, MEMORY, VCPU.")

@@ -45,6 +45,9 @@ public struct ResourceOverride: Sendable, Hashable {
     public var vcpuMillis: Int64?
     public var memoryMiB: Int64?
     public var gpus: Int64?
+    /// The deprecated containerOverrides members used ("vcpus", "memory"), which may not
+    /// override what the definition sets in resourceRequirements (reference §5.1).
+    public var deprecatedMembers: Set<String> = []
 
     public init(vcpuMillis: Int64? = nil, memoryMiB: Int64? = nil, gpus: Int64? = nil) {
         self.vcpuMillis = vcpuMillis
@@ -130,6 +133,11 @@ public enum ContainerResolution {
             environment.append(variable)
         }
 
+        let required = Set((base["resourceRequirements"]?.arrayValue ?? []).compactMap { $0["type"]?.stringValue })
+        for (member, type) in [("vcpus", "VCPU"), ("memory", "MEMORY")]
+        where submission.resourceOverride.deprecatedMembers.contains(member) && required.contains(type) {
+            throw .invalid("containerOverrides.\(member)", "containerOverrides.\(member): This value was submitted using a deprecated key and may conflict with the value provided by the job definition's resource requirements. Override it with containerOverrides.resourceRequirements type \(type) instead.")
+        }
         var resources = try self.resources(of: base, field: "containerProperties")
         if let vcpus = submission.resourceOverride.vcpuMillis { resources.vcpuMillis = vcpus }
         if let memory = submission.resourceOverride.memoryMiB { resources.memoryMiB = memory }

@@ -19,14 +19,19 @@ final class JobWireTests: XCTestCase {
         XCTAssertEqual(submission, JobSubmission(
             jobName: "train", jobQueue: "q", jobDefinition: "train:3", parameters: ["epochs": "2"],
             commandOverride: ["python", "train.py"], environmentOverride: [EnvironmentVariable(name: "SEED", value: "7")],
-            resourceOverride: ResourceOverride(vcpuMillis: 500, memoryMiB: 512, gpus: 1), retryStrategy: RetryStrategy(attempts: 2),
+            resourceOverride: {
+                var resources = ResourceOverride(vcpuMillis: 500, memoryMiB: 512, gpus: 1)
+                resources.deprecatedMembers = ["memory"]
+                return resources
+            }(), retryStrategy: RetryStrategy(attempts: 2),
             timeoutSeconds: 60, dependsOn: [JobDependency(jobID: "abc", type: nil)], tags: ["k": "v"],
             shareIdentifier: "teamA", schedulingPriorityOverride: 9))
     }
 
-    func testDeprecatedVcpusOverrideIsAccepted() throws {
+    func testDeprecatedVcpusOverrideIsAcceptedAndRemembered() throws {
         let submission = try JobWire.decodeSubmit(Members(["jobName": "j", "jobQueue": "q", "jobDefinition": "d", "containerOverrides": ["vcpus": 2]]))
-        XCTAssertEqual(submission.resourceOverride, ResourceOverride(vcpuMillis: 2000))
+        XCTAssertEqual(submission.resourceOverride.vcpuMillis, 2000)
+        XCTAssertEqual(submission.resourceOverride.deprecatedMembers, ["vcpus"])
     }
 
     func testRuleBreakingSubmissionsAreRefusedNamingTheMember() async {

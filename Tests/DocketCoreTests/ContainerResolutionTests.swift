@@ -95,4 +95,19 @@ final class JSONSerializationTests: XCTestCase {
         let ordered: JSONValue = ["b": 1, "a": true]
         XCTAssertEqual(String(decoding: ordered.serialized(), as: UTF8.self), #"{"a":true,"b":1}"#)
     }
+
+    func testADeprecatedOverrideOfAResourceTheDefinitionRequiresIsRefusedWithAWSsMessage() throws {
+        let definition = JobDefinition(name: "d", revision: 1, arn: "a", containerProperties: [
+            "image": "busybox", "command": ["true"], "resourceRequirements": [["type": "VCPU", "value": "1"], ["type": "MEMORY", "value": "64"]],
+        ], createdAt: 0)
+        var submission = JobSubmission(jobName: "j", jobQueue: "q", jobDefinition: "d")
+        submission.resourceOverride.vcpuMillis = 2000
+        submission.resourceOverride.deprecatedMembers = ["vcpus"]
+        XCTAssertThrowsError(try ContainerResolution.resolve(definition: definition, submission: submission)) { error in
+            XCTAssertEqual((error as? DocketError)?.message, "containerOverrides.vcpus: This value was submitted using a deprecated key and may conflict with the value provided by the job definition's resource requirements. Override it with containerOverrides.resourceRequirements type VCPU instead.")
+        }
+        submission.resourceOverride.deprecatedMembers = []
+        XCTAssertEqual(try ContainerResolution.resolve(definition: definition, submission: submission).resources.vcpuMillis, 2000,
+                       "the same amount through resourceRequirements is accepted")
+    }
 }
