@@ -69,4 +69,20 @@ final class CrashRecoveryTests: XCTestCase {
         XCTAssertEqual(try server.docket(["terminate", id, "--reason", "cleanup"]).status, 0)
         _ = try server.waitForStatus(id, ["FAILED"])
     }
+
+    func testAnArrayInFlightSurvivesSIGKILLAndEndsWithEveryChildAccountedFor() throws {
+        let server = try ServerHarness()
+        try server.start()
+        let submitted = try server.aws(["submit-job", "--job-queue", "default", "--job-definition", "default", "--job-name", "survivor",
+                                        "--array-properties", "size=6", "--container-overrides", #"{"command":["sleep","0.5"]}"#])
+        let parent = try XCTUnwrap(submitted.json["jobId"] as? String, submitted.stderr)
+        _ = try server.waitForStatus("\(parent):0", ["RUNNING", "SUCCEEDED"])
+        server.stop(signal: SIGKILL)
+        try server.start()
+        let done = try server.waitForStatus(parent, ["SUCCEEDED", "FAILED"], timeout: 60)
+        XCTAssertEqual(done["status"] as? String, "SUCCEEDED", "\(done)")
+        let summary = (done["arrayProperties"] as? [String: Any])?["statusSummary"] as? [String: Int]
+        XCTAssertEqual(summary?["SUCCEEDED"], 6)
+        XCTAssertEqual(summary?.values.reduce(0, +), 6)
+    }
 }
