@@ -436,7 +436,8 @@ package final class SQLiteStore: Sendable {
     package func jobs(usingConsumableResource resource: String, afterSequence: Int64?, limit: Int) throws(DocketError) -> [Job] {
         try read("list jobs using consumable resource '\(resource)'") { db in
             try decodeJobs(Row.fetchAll(db, sql: """
-                SELECT \(Self.jobColumns) FROM job_consumables JOIN jobs ON jobs.id = job_consumables.job_id
+                SELECT jobs.body, jobs.status, jobs.status_reason, jobs.sequence
+                FROM job_consumables JOIN jobs ON jobs.id = job_consumables.job_id
                 WHERE job_consumables.resource = ? AND job_consumables.sequence > ? ORDER BY job_consumables.sequence LIMIT ?
                 """, arguments: [resource, afterSequence ?? -1, limit]), db)
         }
