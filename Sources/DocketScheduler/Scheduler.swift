@@ -292,9 +292,10 @@ package actor Scheduler {
         try? storedParent.move(to: .pending, reason: nil, at: clock())
         let now = clock()
         var stored = children
+        // Children ask for what the parent asks for, on the parent's queue: one reason fits all.
+        let reason = children.first.map { unsatisfiableReason(QueuedJob($0)) } ?? nil
         for index in stored.indices where stored[index].dependsOn.isEmpty {
-            try? stored[index].move(to: .runnable, reason: nil, at: now)
-            stored[index].statusReason = unsatisfiableReason(QueuedJob(stored[index]))
+            try? stored[index].move(to: .runnable, reason: reason, at: now)
         }
         try store.commit(jobs: [storedParent] + stored, statuses: [])
         arrays[parent.id] = (children.count, 0)
