@@ -74,6 +74,9 @@ package actor Scheduler {
     private var timeoutDeadlines: [String: Int64] = [:]
     /// Jobs whose attempt was stopped because its timeout expired.
     private var timedOut: Set<String> = []
+    /// Jobs whose attempt was stopped because its compute environment is being deleted, with the
+    /// statusReason: like a lost host on AWS, the attempt fails and the job may be retried.
+    private var hostLost: [String: String] = [:]
     private var timerRunning = false
     /// Array jobs with unfinished children: how many remain and how many failed. The parent
     /// ends when the last child does (reference §5.8).
@@ -144,6 +147,24 @@ package actor Scheduler {
     package func unfinishedJobs(queue: String) -> [String] {
         queuedByKey.values.filter { $0.queue == queue }.sorted { $0.sequence < $1.sequence }.map(\.id)
             + active.values.filter { $0.queue == queue }.sorted { $0.sequence < $1.sequence }.map(\.id)
+    }
+
+    /// DeleteComputeEnvironment on an environment that still runs attempts (reference §2.5,
+    /// blue/green: jobs on removed capacity fail, and are retried if their strategy allows):
+    /// stops each attempt through the executor; each then fails with `reason`.
+    /// - Returns: how many attempts were stopped.
+    package func evacuate(environment: String, reason: String) async -> Int {
+        var stopped = 0
+        for (jobID, job) in active.sorted(by: { $0.key < $1.key }) {
+            guard let attempt = job.currentAttempt, attempt.computeEnvironment == environment, attempt.stoppedAt == nil else { continue }
+            hostLost[jobID] = reason
+            stopped += 1
+            let attemptID = Attempt.id(jobID: jobID, number: attempt.number)
+            if launchedAttempts.contains(attemptID), let port = environments[environment]?.port {
+                await port.terminate(attemptID: attemptID, graceMillis: settings.terminateGraceMillis)
+            }
+        }
+        return stopped
     }
 
     /// How many jobs have an attempt in hand on `environment`.
@@ -884,16 +905,18 @@ package actor Scheduler {
         timeoutDeadlines[jobID] = nil
         let terminationReason = terminateRequested.removeValue(forKey: jobID)
             ?? (timedOut.remove(jobID) != nil ? Self.timeoutReason : nil)
+        let lostReason = hostLost.removeValue(forKey: jobID)
         let statusReason: String
         switch end.kind {
         case _ where terminationReason != nil: statusReason = terminationReason!
+        case _ where lostReason != nil: statusReason = lostReason!
         case .launchFailed: statusReason = "Task failed to start"
         case .lost: statusReason = end.reason ?? "Host lost"
         case .exited, .signaled: statusReason = "Essential container in task exited"
         }
         job.attempts[index].statusReason = statusReason
 
-        if end.kind == .exited && end.exitCode == 0 && terminationReason == nil {
+        if end.kind == .exited && end.exitCode == 0 && terminationReason == nil && lostReason == nil {
             try? job.move(to: .succeeded, reason: statusReason, at: now)
         } else if terminationReason == nil,
                   (job.retryStrategy ?? RetryStrategy(attempts: 1)).shouldRetry(
@@ -981,6 +1004,7 @@ package actor Scheduler {
         if let key = keyOfJob.removeValue(forKey: jobID) { queuedByKey[key] = nil }
         terminateRequested[jobID] = nil
         consumableWaits[jobID] = nil
+        hostLost[jobID] = nil
         timeoutDeadlines[jobID] = nil
         timedOut.remove(jobID)
         if let waiting = dependents.removeValue(forKey: jobID) {

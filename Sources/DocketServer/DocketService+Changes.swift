@@ -67,14 +67,38 @@ extension DocketService {
         guard users.isEmpty else {
             throw DocketError.invalid("computeEnvironment", "Cannot delete, found existing JobQueue relationship: compute environment '\(environment.name)' is still used by job queue(s) \(users.joined(separator: ", ")); remove it from their computeEnvironmentOrder with update-job-queue (or delete the queues) first.")
         }
-        let running = await scheduler.activeAttemptCount(environment: environment.name)
-        guard running == 0 else {
-            throw DocketError.invalid("computeEnvironment", "compute environment '\(environment.name)' still runs \(running) job(s); wait for them to finish or terminate them, then delete it.")
+        guard environment.status != "DELETING" else { return }
+        // As on AWS: the environment is DELETING while the attempts it still runs are stopped
+        // (they fail like jobs on a terminated host, and retry if their strategy allows), then
+        // it is gone. The status is stored, so a restart finishes the deletion.
+        var deleting = environment
+        deleting.status = "DELETING"
+        deleting.statusReason = "Compute environment is being deleted"
+        try store.save(deleting)
+        catalog.withLock { $0.environments[environment.name] = deleting }
+        await finishDeleting(deleting)
+    }
+
+    /// Stops what a DELETING environment still runs and removes it once nothing runs there.
+    /// Returns at once; the removal happens when the last attempt has ended.
+    func finishDeleting(_ environment: ComputeEnvironment) async {
+        let reason = "Host terminated: compute environment '\(environment.name)' was deleted"
+        _ = await scheduler.evacuate(environment: environment.name, reason: reason)
+        let grace = Double(configurationGraceSeconds) + 10
+        Task {
+            let deadline = Date().addingTimeInterval(grace)
+            while await scheduler.activeAttemptCount(environment: environment.name) > 0, Date() < deadline {
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+            do {
+                try store.deleteComputeEnvironment(named: environment.name)
+            } catch {
+                return  // the status stays DELETING; the next start tries again
+            }
+            catalog.withLock { $0.environments[environment.name] = nil }
+            await scheduler.removeEnvironment(named: environment.name)
+            runtime.detach(environment: environment.name)
         }
-        try store.deleteComputeEnvironment(named: environment.name)
-        catalog.withLock { $0.environments[environment.name] = nil }
-        await scheduler.removeEnvironment(named: environment.name)
-        runtime.detach(environment: environment.name)
     }
 
     // MARK: Job queues

@@ -52,13 +52,16 @@ final class DocketService: BatchBackend {
     let paths: AttemptPaths
     let info: [String: JSONValue]
     let clock: @Sendable () -> Int64
+    /// server.terminate_grace_seconds: how long a stopped attempt may take to end.
+    let configurationGraceSeconds: Int
     let catalog: Mutex<Catalog>
 
-    init(arns: ARNBuilder, limits: APILimits = APILimits(), store: SQLiteStore, scheduler: Scheduler, runtime: PluginRuntime, paths: AttemptPaths,
+    init(arns: ARNBuilder, limits: APILimits = APILimits(), terminateGraceSeconds: Int = 30, store: SQLiteStore, scheduler: Scheduler, runtime: PluginRuntime, paths: AttemptPaths,
          info: [String: JSONValue], clock: @escaping @Sendable () -> Int64) throws(DocketError) {
         catalog = Mutex(try Catalog(store: store))
         self.arns = arns
         self.limits = limits
+        self.configurationGraceSeconds = terminateGraceSeconds
         self.store = store
         self.scheduler = scheduler
         self.runtime = runtime

@@ -108,11 +108,15 @@ package struct Server {
         }
 
         // 5. The API, until a signal.
-        let service = try DocketService(arns: arns, store: store, scheduler: scheduler, runtime: runtime, paths: paths,
+        let service = try DocketService(arns: arns, terminateGraceSeconds: Int(configuration.terminateGraceSeconds.rounded(.up)), store: store, scheduler: scheduler, runtime: runtime, paths: paths,
                                     info: ["version": .string(DocketVersion.current), "region": .string(arns.region),
                                            "accountId": .string(arns.accountID), "dataDir": .string(dataDirectory),
                                            "defaultExecutor": .string(configuration.defaultExecutor)],
                                     clock: clock)
+        // A deletion a crash interrupted is finished now.
+        for environment in try store.computeEnvironments() where environment.status == "DELETING" {
+            await service.finishDeleting(environment)
+        }
         let dataDirectoryForLine = dataDirectory
         let listenHost = host
         let noteLoopback = !Self.isLoopback(host) ? "" : " (loopback only: no access keys are configured)"

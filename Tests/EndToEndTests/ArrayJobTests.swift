@@ -117,3 +117,41 @@ final class ArrayJobTests: XCTestCase {
         XCTAssertEqual((listed.json["jobSummaryList"] as? [[String: Any]])?.count, 0)
     }
 }
+
+/// Deleting a compute environment that still runs a job, as AWS does it: the environment is
+/// DELETING while the attempt is stopped, the attempt fails like one on a terminated host, and
+/// the job is retried on its queue's other compute environment.
+final class ComputeEnvironmentDeletionTests: XCTestCase {
+    func testDeletingAnEnvironmentStopsItsAttemptsWhichRetryElsewhereThenItIsGone() throws {
+        let server = try ServerHarness(config: "server:\n  terminate_grace_seconds: 1\n")
+        try server.start()
+        XCTAssertEqual(try server.aws(["create-compute-environment", "--compute-environment-name", "temp", "--type", "UNMANAGED"]).status, 0)
+        XCTAssertEqual(try server.aws(["create-job-queue", "--job-queue-name", "moving", "--priority", "1",
+                                       "--compute-environment-order", "order=1,computeEnvironment=temp"]).status, 0)
+        let submitted = try server.aws(["submit-job", "--job-name", "mover", "--job-queue", "moving", "--job-definition", "default",
+                                        "--retry-strategy", "attempts=2", "--container-overrides",
+                                        #"{"command":["sh","-c","if [ $AWS_BATCH_JOB_ATTEMPT = 1 ]; then sleep 60; fi"]}"#])
+        let id = try XCTUnwrap(submitted.json["jobId"] as? String, submitted.stderr)
+        _ = try server.waitForStatus(id, ["RUNNING"])
+        XCTAssertEqual(try server.aws(["update-job-queue", "--job-queue", "moving", "--compute-environment-order", "order=1,computeEnvironment=default"]).status, 0)
+        XCTAssertEqual(try server.aws(["update-compute-environment", "--compute-environment", "temp", "--state", "DISABLED"]).status, 0)
+        let deleted = try server.aws(["delete-compute-environment", "--compute-environment", "temp"])
+        XCTAssertEqual(deleted.status, 0, deleted.stderr)
+
+        let done = try server.waitForStatus(id, ["SUCCEEDED", "FAILED"], timeout: 60)
+        XCTAssertEqual(done["status"] as? String, "SUCCEEDED", "\(done)")
+        let attempts = try XCTUnwrap(done["attempts"] as? [[String: Any]])
+        XCTAssertEqual(attempts.count, 2)
+        XCTAssertEqual(attempts.first?["statusReason"] as? String, "Host terminated: compute environment 'temp' was deleted")
+        XCTAssertEqual((attempts.last?["container"] as? [String: Any])?["exitCode"] as? Int, 0)
+        let deadline = Date().addingTimeInterval(15)
+        var names: [String] = []
+        repeat {
+            let environments = try server.aws(["describe-compute-environments"])
+            names = (environments.json["computeEnvironments"] as? [[String: Any]])?.compactMap { $0["computeEnvironmentName"] as? String } ?? []
+            if !names.contains("temp") { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while Date() < deadline
+        XCTAssertEqual(names, ["default"], "the environment is gone once nothing runs there")
+    }
+}
