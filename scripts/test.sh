@@ -11,8 +11,11 @@ if ! need cc || ! need c++; then
   echo "test.sh: installing a C and C++ compiler (the ABI tests build plugins with them)" >&2
   apt-get update -qq && apt-get install -y -qq gcc g++ >/dev/null
 fi
+need aws || python3 -m pip install -q awscli                                # the API suite drives the real aws CLI
+python3 -c 'import boto3' 2>/dev/null || python3 -m pip install -q boto3   # ... and boto3
 
 swift build
 # The suites are XCTest; without this flag Swift Testing's runner prints a closing "0 tests"
 # line after XCTest's summary.
 swift test --disable-swift-testing "$@"
+bash Tests/api/run.sh   # the real aws CLI and boto3 against real servers (Tests/api)
