@@ -96,9 +96,10 @@ package protocol BatchBackend: Sendable {
     func submitJob(_ submission: JobSubmission) async throws(DocketError) -> Job
     /// DescribeJobs: ids or ARNs; unknown ones are left out.
     func describeJobs(_ references: [String]) async throws(DocketError) -> [Job]
-    /// ListJobs for one queue and status, in submission order, starting after `afterSequence`,
-    /// at most `limit` jobs. `nameFilter` is a JOB_NAME filter (trailing `*` = prefix).
-    func listJobs(queue: String, status: JobStatus?, nameFilter: String?, afterSequence: Int64?, limit: Int)
+    /// ListJobs for one queue and status, at most `limit` jobs: in submission order after the
+    /// job with sequence `from`, or with `newestFirst` in reverse order before it. `nameFilter`
+    /// is a JOB_NAME filter (trailing `*` = prefix).
+    func listJobs(queue: String, status: JobStatus?, nameFilter: String?, from position: Int64?, newestFirst: Bool, limit: Int)
         async throws(DocketError) -> [Job]
     /// An array parent's statusSummary: its children by status, now.
     func arrayStatusSummary(_ parentID: String) async throws(DocketError) -> [JobStatus: Int]

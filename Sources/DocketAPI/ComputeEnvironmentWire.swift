@@ -61,7 +61,9 @@ enum ComputeEnvironmentWire {
             throw .invalid("type", "type is required; it must be MANAGED or UNMANAGED.")
         }
         let state = try request.enumeration("state", ["ENABLED", "DISABLED"]).flatMap(ResourceState.init(rawValue:)) ?? .enabled
-        _ = try request.integer("unmanagedvCpus", in: 0...Int64(Int32.max))
+        if try request.integer("unmanagedvCpus", in: 0...Int64(Int32.max)) != nil, type != "UNMANAGED" {
+            throw .invalid("unmanagedvCpus", "unmanagedvCpus applies only to UNMANAGED compute environments; drop it or create the environment as UNMANAGED.")
+        }
         let tags = try request.tags()
         var settings: [String: JSONValue] = [:]
         for (key, value) in tags where key.hasPrefix(ComputeEnvironment.settingTagPrefix) && key != ComputeEnvironment.executorTag {

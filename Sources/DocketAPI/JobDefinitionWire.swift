@@ -7,7 +7,14 @@ enum JobDefinitionWire {
                                      "consumableResourceProperties"]
 
     /// RegisterJobDefinition → {jobDefinitionName, jobDefinitionArn, revision}.
+    /// AWS's quota on a job definition's size (reference §11).
+    static let maximumDefinitionBytes = 24 * 1024
+
     static func register<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
+        let size = JSONValue.object(request.values).serialized().count
+        guard size <= maximumDefinitionBytes else {
+            throw .invalid("jobDefinitionName", "the job definition is \(size) bytes; AWS Batch's limit is 24 KiB (24,576 bytes). Move large values (scripts, parameters) into the image or files the job reads.")
+        }
         let registered = try await backend.registerJobDefinition(try decodeRegister(request, limits: backend.limits))
         return ["jobDefinitionName": .string(registered.name), "jobDefinitionArn": .string(registered.arn),
                 "revision": .number(Double(registered.revision))]

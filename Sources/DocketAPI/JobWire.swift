@@ -39,7 +39,11 @@ enum JobWire {
     static func decodeStop(_ request: Members) throws(DocketError) -> (job: String, reason: String) {
         let job = try request.requiredString("jobId")
         guard !job.isEmpty else { throw .invalid("jobId", "jobId is empty; give the jobId SubmitJob returned, or the job's ARN.") }
-        return (job, try request.requiredString("reason"))
+        let reason = try request.requiredString("reason")
+        guard reason.count <= 1024 else {
+            throw .invalid("reason", "reason is \(reason.count) characters long; at most 1024 are allowed.")
+        }
+        return (job, reason)
     }
 
     /// Decodes a SubmitJob request into a `JobSubmission`; the backend resolves it against the
@@ -226,6 +230,7 @@ enum JobWire {
         if let reason = job.statusReason { members["statusReason"] = .string(reason) }
         if let time = job.startedAt { members["startedAt"] = .number(Double(time)) }
         if let time = job.stoppedAt { members["stoppedAt"] = .number(Double(time)) }
+        if let share = job.shareIdentifier { members["shareIdentifier"] = .string(share) }
         if let attempt = job.currentAttempt {
             var container: [String: JSONValue] = [:]
             if let code = attempt.exitCode { container["exitCode"] = .number(Double(code)) }

@@ -117,23 +117,27 @@ struct ListJobsQuery: Sendable, Equatable {
             return .object(members)
         }
         guard let queue else { return ["jobSummaryList": []] }
+        // With a filter AWS lists newest first, and all statuses; without one, in submission order.
         // Filtering here rather than in the store keeps JOB_NAME case-insensitive; read bigger
-        // batches so that a selective filter does not cost one store query per few jobs.
-        let batchSize = filter == nil ? limit : max(limit, 500)
-        var after = afterSequence
+        // batches so that a selective filter does not cost one store query per few jobs. One job
+        // beyond the page is looked for, so a last page carries no nextToken.
+        let newestFirst = filter != nil
+        let batchSize = filter == nil ? limit + 1 : max(limit + 1, 500)
+        var position = afterSequence
         var result: [Job] = []
         var isExhausted = false
-        while result.count < limit && !isExhausted {
-            let batch = try await backend.listJobs(queue: queue, status: status, nameFilter: nil, afterSequence: after, limit: batchSize)
+        while result.count <= limit && !isExhausted {
+            let batch = try await backend.listJobs(queue: queue, status: status, nameFilter: nil, from: position,
+                                                   newestFirst: newestFirst, limit: batchSize)
             isExhausted = batch.count < batchSize
-            for job in batch {
-                guard result.count < limit else { isExhausted = false; break }
-                after = job.sequence
+            for job in batch where result.count <= limit {
+                position = job.sequence
                 if admits(job) { result.append(job) }
             }
         }
-        var members: [String: JSONValue] = ["jobSummaryList": .array(result.map(JobWire.encodeSummary))]
-        if !isExhausted, let last = result.last { members["nextToken"] = .string(PageToken.encode(last.sequence)) }
+        let page = Array(result.prefix(limit))
+        var members: [String: JSONValue] = ["jobSummaryList": .array(page.map(JobWire.encodeSummary))]
+        if result.count > limit, let last = page.last { members["nextToken"] = .string(PageToken.encode(last.sequence)) }
         return .object(members)
     }
 }

@@ -111,8 +111,11 @@ public enum JSONParser {
                 let byte = bytes[index]
                 if byte == UInt8(ascii: "\"") {
                     if plain {
-                        defer { index += 1 }
-                        return String(decoding: bytes[start..<index], as: UTF8.self)
+                        guard let text = String(validating: bytes[start..<index], as: UTF8.self) else {
+                            throw Failure(message: "bytes that are not UTF-8 inside a string", offset: start)
+                        }
+                        index += 1
+                        return text
                     }
                     break
                 }
@@ -125,13 +128,18 @@ public enum JSONParser {
             var scalars = String.UnicodeScalarView()
             var utf8: [UInt8] = []
             var cursor = start
-            func flush() {
-                if !utf8.isEmpty { scalars.append(contentsOf: String(decoding: utf8, as: UTF8.self).unicodeScalars); utf8.removeAll() }
+            func flush() throws(Failure) {
+                guard !utf8.isEmpty else { return }
+                guard let text = String(validating: utf8, as: UTF8.self) else {
+                    throw Failure(message: "bytes that are not UTF-8 inside a string", offset: cursor)
+                }
+                scalars.append(contentsOf: text.unicodeScalars)
+                utf8.removeAll()
             }
             while cursor < index {
                 let byte = bytes[cursor]
                 guard byte == UInt8(ascii: "\\") else { utf8.append(byte); cursor += 1; continue }
-                flush()
+                try flush()
                 let escape = bytes[cursor + 1]
                 cursor += 2
                 switch escape {
@@ -151,10 +159,11 @@ public enum JSONParser {
                         cursor += 6
                     }
                     scalars.append(Unicode.Scalar(code) ?? "\u{FFFD}")
-                default: scalars.append(Unicode.Scalar(escape))
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): scalars.append(Unicode.Scalar(escape))
+                default: throw Failure(message: "an invalid escape \\\(Character(Unicode.Scalar(escape)))", offset: cursor - 2)
                 }
             }
-            flush()
+            try flush()
             index += 1
             return String(scalars)
         }

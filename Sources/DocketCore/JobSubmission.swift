@@ -59,25 +59,28 @@ public struct ResourceOverride: Sendable, Hashable {
 /// Turns a job definition's containerProperties plus a submission into what runs.
 public enum ContainerResolution {
     /// Parses one resourceRequirements value: VCPU may be fractional ("0.5"), MEMORY and GPU are integers.
+    /// - Parameter field: the requirement's path ("containerOverrides.resourceRequirements[0]");
+    ///   errors name its `.type` or `.value`.
     public static func parseRequirement(type: String, value: String, field: String) throws(DocketError) -> Int64 {
+        let valueField = "\(field).value"
         switch type {
         case "VCPU":
             guard let vcpus = Double(value), vcpus > 0, vcpus.isFinite else {
-                throw .invalid(field, "\(field): VCPU value '\(value)' is not a positive number; set it to 1 or more (fractions such as 0.5 are allowed).")
+                throw .invalid(valueField, "\(valueField) is '\(value)'; a VCPU value is a positive number: 1 or more, or a fraction such as 0.5.")
             }
             return Int64((vcpus * 1000).rounded())
         case "MEMORY":
             guard let mib = Int64(value), mib >= 4 else {
-                throw .invalid(field, "\(field): MEMORY value '\(value)' must be a whole number of MiB, at least 4.")
+                throw .invalid(valueField, "\(valueField) is '\(value)'; a MEMORY value is a whole number of MiB, at least 4.")
             }
             return mib
         case "GPU":
             guard let gpus = Int64(value), gpus >= 1 else {
-                throw .invalid(field, "\(field): GPU value '\(value)' must be a whole number, at least 1; omit the requirement for no GPUs.")
+                throw .invalid(valueField, "\(valueField) is '\(value)'; a GPU value is a whole number, at least 1 (omit the requirement for no GPUs).")
             }
             return gpus
         default:
-            throw .invalid(field, "\(field): type '\(type)' is not one of GPU, MEMORY, VCPU.")
+            throw .invalid("\(field).type", "\(field).type is '\(type)'; it must be one of GPU, MEMORY, VCPU.")
         }
     }
 

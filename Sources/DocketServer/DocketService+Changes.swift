@@ -42,6 +42,13 @@ extension DocketService {
             guard minimum <= maximum else {
                 throw DocketError.invalid("computeResources.maxvCpus", "computeResources.maxvCpus \(Int(maximum)) is below minvCpus \(Int(minimum)); raise maxvCpus or lower minvCpus.")
             }
+            // AWS's rule (reference §2.2): desiredvCpus may be raised within [minvCpus, maxvCpus], never lowered.
+            if let desired = change.computeResources["desiredvCpus"]?.doubleValue {
+                let current = resources["desiredvCpus"]?.doubleValue ?? minimum
+                guard desired >= current, desired >= minimum, desired <= maximum else {
+                    throw DocketError.invalid("computeResources.desiredvCpus", "Manually scaling down compute environment is not supported. Disconnecting job queues from compute environment will cause it to scale-down to minvCpus. (computeResources.desiredvCpus \(Int(desired)) must be between the current \(Int(current)) and maxvCpus \(Int(maximum)); change minvCpus instead.)")
+                }
+            }
             for (key, value) in change.computeResources { resources[key] = value }
             environment.computeResources = .object(resources)
         }

@@ -279,7 +279,7 @@ final class DocketService: BatchBackend {
         try store.jobs(ids: references.map { ARNBuilder.name(from: $0, kind: "job") })
     }
 
-    func listJobs(queue: String, status: JobStatus?, nameFilter: String?, afterSequence: Int64?, limit: Int)
+    func listJobs(queue: String, status: JobStatus?, nameFilter: String?, from position: Int64?, newestFirst: Bool, limit: Int)
         async throws(DocketError) -> [Job]
     {
         let queueName = ARNBuilder.name(from: queue, kind: "job-queue")
@@ -292,7 +292,7 @@ final class DocketService: BatchBackend {
             if nameFilter.hasSuffix("*") { prefix = String(nameFilter.dropLast()) } else { exact = nameFilter }
         }
         return try store.jobs(queue: queueName, status: status, exactName: exact, namePrefix: prefix,
-                              afterSequence: afterSequence, limit: limit)
+                              from: position, newestFirst: newestFirst, limit: limit)
     }
 
     func cancelJob(_ reference: String, reason: String) async throws(DocketError) {

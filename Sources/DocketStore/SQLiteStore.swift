@@ -418,10 +418,10 @@ package final class SQLiteStore: Sendable {
         }
     }
 
-    /// Jobs of one queue (and status), in submission order after `afterSequence`. `namePrefix`
-    /// and `exactName` filter by job name.
+    /// Jobs of one queue (and status): in submission order after sequence `from`, or with
+    /// `newestFirst` in reverse order before it. `namePrefix` and `exactName` filter by job name.
     package func jobs(queue: String, status: JobStatus?, exactName: String?, namePrefix: String?,
-                      afterSequence: Int64?, limit: Int) throws(DocketError) -> [Job] {
+                      from position: Int64?, newestFirst: Bool = false, limit: Int) throws(DocketError) -> [Job] {
         try read("list jobs of queue '\(queue)'") { db in
             // An array's children are listed through their parent (ListJobs arrayJobId), not the queue.
             var sql = "SELECT \(Self.jobColumns) FROM jobs WHERE queue = ? AND parent IS NULL"
@@ -432,8 +432,8 @@ package final class SQLiteStore: Sendable {
                 sql += " AND substr(name, 1, ?) = ?"
                 arguments += [namePrefix.count, namePrefix]
             }
-            if let afterSequence { sql += " AND sequence > ?"; arguments += [afterSequence] }
-            sql += " ORDER BY sequence LIMIT ?"
+            if let position { sql += newestFirst ? " AND sequence < ?" : " AND sequence > ?"; arguments += [position] }
+            sql += newestFirst ? " ORDER BY sequence DESC LIMIT ?" : " ORDER BY sequence LIMIT ?"
             arguments += [limit]
             return try decodeJobs(Row.fetchAll(db, sql: sql, arguments: arguments), db)
         }

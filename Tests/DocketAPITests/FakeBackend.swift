@@ -83,15 +83,16 @@ actor FakeBackend: BatchBackend {
         return jobs.filter { ids.contains($0.id) }
     }
 
-    func listJobs(queue: String, status: JobStatus?, nameFilter: String?, afterSequence: Int64?, limit: Int)
+    func listJobs(queue: String, status: JobStatus?, nameFilter: String?, from position: Int64?, newestFirst: Bool, limit: Int)
         async throws(DocketError) -> [Job]
     {
         if let failure { throw failure }
         listCalls += 1
-        return Array(jobs.filter { job in
+        let matching = jobs.filter { job in
             job.queue == ARNBuilder.name(from: queue, kind: "job-queue") && (status == nil || job.status == status)
-                && (afterSequence == nil || job.sequence > afterSequence!)
-        }.prefix(limit))
+                && (position == nil || (newestFirst ? job.sequence < position! : job.sequence > position!))
+        }
+        return Array((newestFirst ? matching.reversed() : matching).prefix(limit))
     }
 
     func cancelJob(_ reference: String, reason: String) async throws(DocketError) {

@@ -47,7 +47,7 @@ final class JobDefinitionWireTests: XCTestCase {
             (body(["containerProperties": ["image": "i", "environment": [["name": "AWS_BATCH_JOB_ID", "value": "x"]]]]),
              "containerProperties.environment[0].name 'AWS_BATCH_JOB_ID': names starting with AWS_BATCH are reserved for the variables Batch sets; rename it."),
             (body(["containerProperties": ["image": "i", "resourceRequirements": [["type": "VCPU", "value": "0"]]]]),
-             "containerProperties.resourceRequirements[0]: VCPU value '0' is not a positive number; set it to 1 or more (fractions such as 0.5 are allowed)."),
+             "containerProperties.resourceRequirements[0].value is '0'; a VCPU value is a positive number: 1 or more, or a fraction such as 0.5."),
         ]
         for (request, expected) in cases {
             assertClientException(await post(makeRouter(), "registerjobdefinition", request), expected, "\(request)")

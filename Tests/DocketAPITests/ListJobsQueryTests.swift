@@ -58,12 +58,18 @@ final class ListJobsQueryTests: XCTestCase {
         XCTAssertEqual(names, [["n1", "n2"], ["n3", "n4"], ["n5"]])
     }
 
-    func testAFilterReadsPastNonMatchingJobsToFillThePage() async {
+    func testAFilterReadsPastNonMatchingJobsToFillThePageNewestFirst() async {
         let backend = FakeBackend()
         for index in 1...30 { await backend.add(FakeBackend.job(id: "j\(index)", name: index % 10 == 0 ? "keep\(index)" : "skip", sequence: Int64(index))) }
-        let reply = await post(makeRouter(backend), "listjobs", #"{"jobQueue":"q","maxResults":2,"filters":[{"name":"JOB_NAME","values":["KEEP*"]}]}"#)
-        XCTAssertEqual(reply.body["jobSummaryList"]?.arrayValue?.compactMap { $0["jobName"]?.stringValue }, ["keep10", "keep20"])
-        XCTAssertNotNil(reply.body["nextToken"])
+        let router = makeRouter(backend)
+        let reply = await post(router, "listjobs", #"{"jobQueue":"q","maxResults":2,"filters":[{"name":"JOB_NAME","values":["KEEP*"]}]}"#)
+        XCTAssertEqual(reply.body["jobSummaryList"]?.arrayValue?.compactMap { $0["jobName"]?.stringValue }, ["keep30", "keep20"],
+                       "with a filter AWS lists newest first")
+        let token = try? XCTUnwrap(reply.body["nextToken"])
+        let last = await post(router, "listjobs", .object(["jobQueue": "q", "maxResults": 2, "nextToken": token ?? .null,
+                                                           "filters": [["name": "JOB_NAME", "values": ["KEEP*"]]]]))
+        XCTAssertEqual(last.body["jobSummaryList"]?.arrayValue?.compactMap { $0["jobName"]?.stringValue }, ["keep10"])
+        XCTAssertNil(last.body["nextToken"], "the last page has no nextToken")
     }
 
     func testJobSummaryHasTheAWSMembers() {

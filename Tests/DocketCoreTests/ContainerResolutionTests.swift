@@ -41,7 +41,7 @@ final class ContainerResolutionTests: XCTestCase {
 
     func testBadRequirementValuesNameTheFieldAndTheRule() {
         XCTAssertThrowsError(try ContainerResolution.parseRequirement(type: "MEMORY", value: "2", field: "x")) { error in
-            XCTAssertEqual((error as? DocketError)?.message, "x: MEMORY value '2' must be a whole number of MiB, at least 4.")
+            XCTAssertEqual((error as? DocketError)?.message, "x.value is '2'; a MEMORY value is a whole number of MiB, at least 4.")
         }
         XCTAssertThrowsError(try ContainerResolution.parseRequirement(type: "VCPU", value: "-1", field: "x"))
         XCTAssertThrowsError(try ContainerResolution.parseRequirement(type: "DISK", value: "1", field: "x"))

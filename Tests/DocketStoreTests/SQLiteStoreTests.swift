@@ -47,9 +47,9 @@ final class SQLiteStoreTests: XCTestCase {
         try store.save(jobs: [job("a", sequence: 1, name: "train-1"), job("b", sequence: 2, name: "train-2"),
                               job("c", sequence: 3, name: "eval"), job("d", sequence: 4, queue: "other", name: "train-3"),
                               job("e", sequence: 5, name: "train-4", status: .failed)])
-        XCTAssertEqual(try store.jobs(queue: "q", status: .submitted, exactName: nil, namePrefix: "train", afterSequence: nil, limit: 10).map(\.id), ["a", "b"])
-        XCTAssertEqual(try store.jobs(queue: "q", status: nil, exactName: nil, namePrefix: nil, afterSequence: 1, limit: 2).map(\.id), ["b", "c"])
-        XCTAssertEqual(try store.jobs(queue: "q", status: nil, exactName: "eval", namePrefix: nil, afterSequence: nil, limit: 10).map(\.id), ["c"])
+        XCTAssertEqual(try store.jobs(queue: "q", status: .submitted, exactName: nil, namePrefix: "train", from: nil, limit: 10).map(\.id), ["a", "b"])
+        XCTAssertEqual(try store.jobs(queue: "q", status: nil, exactName: nil, namePrefix: nil, from: 1, limit: 2).map(\.id), ["b", "c"])
+        XCTAssertEqual(try store.jobs(queue: "q", status: nil, exactName: "eval", namePrefix: nil, from: nil, limit: 10).map(\.id), ["c"])
         XCTAssertEqual(try store.jobCounts()[.submitted], 4)
     }
 
