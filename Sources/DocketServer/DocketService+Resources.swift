@@ -231,6 +231,22 @@ extension DocketService {
         _ = try await retagged(arn, add: add, remove: remove)
     }
 
+    /// Reads or changes the tags of one catalog entry under the catalog's lock: the store is
+    /// written (by `save`) before the catalog.
+    private func retag<Resource>(_ table: WritableKeyPath<Catalog, [String: Resource]>, _ key: String,
+                                 _ tags: WritableKeyPath<Resource, [String: String]>, isChange: Bool, notFound: DocketError,
+                                 _ change: (inout [String: String]) throws(DocketError) -> Void,
+                                 save: (Resource) throws(DocketError) -> Void) throws(DocketError) -> [String: String] {
+        try catalog.withLock { catalog throws(DocketError) in
+            guard var resource = catalog[keyPath: table][key] else { throw notFound }
+            guard isChange else { return resource[keyPath: tags] }
+            try change(&resource[keyPath: tags])
+            try save(resource)
+            catalog[keyPath: table][key] = resource
+            return resource[keyPath: tags]
+        }
+    }
+
     /// Applies a tag change to the resource an ARN names and returns its tags. With nothing to
     /// change it only reads. The 50-tag limit counts the result.
     private func retagged(_ arn: String, add: [String: String], remove: [String]) async throws(DocketError) -> [String: String] {
@@ -259,33 +275,14 @@ extension DocketService {
             guard let job = try await scheduler.retag(jobID: name, change) else { throw notFound }
             return job.tags
         case "compute-environment":
-            return try catalog.withLock { catalog throws(DocketError) in
-                guard var environment = catalog.environments[name] else { throw notFound }
-                guard isChange else { return environment.tags }
-                try change(&environment.tags)
-                try store.save(environment)
-                catalog.environments[name] = environment
-                return environment.tags
-            }
+            return try retag(\.environments, name, \.tags, isChange: isChange, notFound: notFound, change) { resource throws(DocketError) in try store.save(resource) }
         case "job-queue" where name.contains("/quota-share/"):
-            return try catalog.withLock { catalog throws(DocketError) in
-                let key = try quotaShareKey(arn, in: catalog)
-                var share = catalog.quotaShares[key]!
-                guard isChange else { return share.tags }
-                try change(&share.tags)
-                try store.save(share, kind: .quotaShare, name: key)
-                catalog.quotaShares[key] = share
-                return share.tags
+            let key = try catalog.withLock { catalog throws(DocketError) in try quotaShareKey(arn, in: catalog) }
+            return try retag(\.quotaShares, key, \.tags, isChange: isChange, notFound: notFound, change) { resource throws(DocketError) in
+                try store.save(resource, kind: .quotaShare, name: key)
             }
         case "job-queue":
-            return try catalog.withLock { catalog throws(DocketError) in
-                guard var queue = catalog.queues[name] else { throw notFound }
-                guard isChange else { return queue.tags }
-                try change(&queue.tags)
-                try store.save(queue)
-                catalog.queues[name] = queue
-                return queue.tags
-            }
+            return try retag(\.queues, name, \.tags, isChange: isChange, notFound: notFound, change) { resource throws(DocketError) in try store.save(resource) }
         case "job-definition":
             let reference = try JobDefinitionReference(parsing: arn, field: "resourceArn")
             return try catalog.withLock { catalog throws(DocketError) in
@@ -299,22 +296,12 @@ extension DocketService {
                 return definition.tags
             }
         case "scheduling-policy":
-            return try catalog.withLock { catalog throws(DocketError) in
-                guard var policy = catalog.policies[name] else { throw notFound }
-                guard isChange else { return policy.tags }
-                try change(&policy.tags)
-                try store.save(policy, kind: .schedulingPolicy, name: name)
-                catalog.policies[name] = policy
-                return policy.tags
+            return try retag(\.policies, name, \.tags, isChange: isChange, notFound: notFound, change) { resource throws(DocketError) in
+                try store.save(resource, kind: .schedulingPolicy, name: name)
             }
         case "consumable-resource":
-            return try catalog.withLock { catalog throws(DocketError) in
-                guard var resource = catalog.consumables[name] else { throw notFound }
-                guard isChange else { return resource.tags }
-                try change(&resource.tags)
+            return try retag(\.consumables, name, \.tags, isChange: isChange, notFound: notFound, change) { resource throws(DocketError) in
                 try store.save(resource, kind: .consumableResource, name: name)
-                catalog.consumables[name] = resource
-                return resource.tags
             }
         default:
             throw DocketError.invalid("resourceArn", "resourceArn '\(arn)': '\(kind)' resources have no tags; tag compute environments, job queues, job definitions, jobs, scheduling policies, consumable resources or quota shares.")
