@@ -71,7 +71,9 @@ struct APIResponder<Backend: BatchBackend>: HTTPResponder {
         let reply: APIReply
         do {
             let buffer = try await request.body.collect(upTo: maximumBodyBytes)
-            let headers = request.headers.map { (name: $0.name.rawName, value: $0.value) }
+            var headers = request.headers.map { (name: $0.name.rawName, value: $0.value) }
+            // HTTP types keep Host as the request's authority, not among the fields; SigV4 signs it.
+            if let authority = request.head.authority { headers.append((name: "host", value: authority)) }
             let target = request.uri.string
             let queryStart = target.firstIndex(of: "?")
             let rawPath = String(target[..<(queryStart ?? target.endIndex)])

@@ -1,3 +1,4 @@
+import DocketAPI
 import DocketCore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -40,7 +41,38 @@ struct APIClient {
         return try await send(URLRequest(url: components.url!), operation: path)
     }
 
-    private func send(_ request: URLRequest, operation: String) async throws -> JSONValue {
+    /// Credentials to sign with: DOCKET_ACCESS_KEY_ID and DOCKET_SECRET_ACCESS_KEY, else the AWS
+    /// variables the aws CLI reads; the region from DOCKET_REGION, AWS_REGION or
+    /// AWS_DEFAULT_REGION, else "local" (the server's default).
+    static var credentials: (id: String, secret: String, region: String)? {
+        let environment = ProcessInfo.processInfo.environment
+        func value(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } }
+        guard let id = value("DOCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
+              let secret = value("DOCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY") else { return nil }
+        return (id, secret, value("DOCKET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") ?? "local")
+    }
+
+    /// Adds a Signature Version 4 signature when credentials are set (a server with access keys
+    /// refuses unsigned requests; one without ignores the signature).
+    static func signed(_ request: URLRequest) -> URLRequest {
+        guard let credentials, let url = request.url, let host = url.host else { return request }
+        var signed = request
+        let hostValue = url.port.map { "\(host):\($0)" } ?? host
+        signed.setValue(hostValue, forHTTPHeaderField: "Host")
+        var headers: [(name: String, value: String)] = [("host", hostValue)]
+        if let type = request.value(forHTTPHeaderField: "Content-Type") { headers.append(("content-type", type)) }
+        let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        for (name, value) in SigV4.sign(method: request.httpMethod ?? "GET", rawPath: components?.percentEncodedPath ?? url.path,
+                                        rawQuery: components?.percentEncodedQuery ?? "", headers: headers,
+                                        body: Array(request.httpBody ?? Data()), accessKeyID: credentials.id,
+                                        secret: credentials.secret, region: credentials.region) {
+            signed.setValue(value, forHTTPHeaderField: name)
+        }
+        return signed
+    }
+
+    private func send(_ unsigned: URLRequest, operation: String) async throws -> JSONValue {
+        let request = Self.signed(unsigned)
         let data: Data
         let response: URLResponse
         do {

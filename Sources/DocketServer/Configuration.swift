@@ -6,7 +6,15 @@ import Yams
 ///
 /// ```yaml
 /// server:
-///   listen: 127.0.0.1:8400        # host:port; beyond loopback needs allow_remote: true
+///   listen: 127.0.0.1:8400        # host:port; beyond loopback needs access keys (or allow_unauthenticated_remote)
+///   access_keys:                  # requests must carry a SigV4 signature from one of these
+///     - access_key_id: AKIDDOCKET
+///       secret_access_key: "..."
+///   access_keys_file: /etc/docket/keys   # or: one "ACCESS_KEY_ID SECRET" per line (keeps secrets out of this file)
+///   allow_unauthenticated_remote: false  # listen beyond loopback with no keys: anyone reaching the port runs commands
+///   minimum_timeout_seconds: 60   # the least attemptDurationSeconds accepted (AWS: 60)
+///   max_array_size: 10000         # the largest arrayProperties.size (AWS: 10,000)
+///   max_dependencies: 20          # the most dependsOn entries (AWS: 20)
 ///   data_dir: /var/lib/docket
 ///   plugins_dir: /usr/lib/docket/plugins
 ///   region: local
@@ -48,7 +56,13 @@ package struct Configuration: Sendable {
     }
 
     package var listen: String = "127.0.0.1:8400"
+    /// Listen beyond loopback without access keys (allow_unauthenticated_remote; allow_remote is its old name).
     package var allowRemote = false
+    /// Secret access keys by access key id: with any, every request must be SigV4-signed by one.
+    package var accessKeys: [String: String] = [:]
+    package var minimumTimeoutSeconds: Int64 = 60
+    package var maximumArraySize = 10_000
+    package var maximumDependencies = 20
     package var dataDirectory: String?
     package var pluginsDirectory: String?
     package var region = "local"
@@ -61,6 +75,13 @@ package struct Configuration: Sendable {
     package var jobQueues: [QueueEntry] = []
 
     package init() {}
+
+    /// Adds one access key, refusing an empty id or secret and a duplicate id.
+    mutating func addAccessKey(_ id: String, _ secret: String, error: (String) -> ConfigurationError) throws(ConfigurationError) {
+        guard !id.isEmpty, !secret.isEmpty else { throw error("an access key needs a non-empty id and secret.") }
+        guard accessKeys[id] == nil else { throw error("access key id '\(id)' is listed twice; give each key once.") }
+        accessKeys[id] = secret
+    }
 
     /// The default data directory: $DOCKET_DATA_DIR, else $XDG_DATA_HOME/docket, else ~/.local/share/docket.
     package static var defaultDataDirectory: String {
@@ -108,10 +129,58 @@ extension Configuration {
         try reader.onlyKeys(top, ["server", "plugins", "compute_environments", "job_queues"], in: "the top level")
         if let server = top["server"] {
             let map = try reader.mapping(server, "server")
-            try reader.onlyKeys(map, ["listen", "allow_remote", "data_dir", "plugins_dir", "region", "account_id",
-                                      "default_executor", "run_as_user", "terminate_grace_seconds"], in: "server")
+            try reader.onlyKeys(map, ["listen", "allow_unauthenticated_remote", "allow_remote", "access_keys", "access_keys_file",
+                                      "data_dir", "plugins_dir", "region", "account_id", "default_executor", "run_as_user",
+                                      "terminate_grace_seconds", "minimum_timeout_seconds", "max_array_size", "max_dependencies"], in: "server")
             if let value = map["listen"] { configuration.listen = try reader.string(value, "server.listen") }
             if let value = map["allow_remote"] { configuration.allowRemote = try reader.bool(value, "server.allow_remote") }
+            if let value = map["allow_unauthenticated_remote"] {
+                configuration.allowRemote = try reader.bool(value, "server.allow_unauthenticated_remote")
+            }
+            if let value = map["access_keys"] {
+                for (index, item) in try reader.sequence(value, "server.access_keys").enumerated() {
+                    let field = "server.access_keys[\(index)]"
+                    let entry = try reader.mapping(item, field)
+                    try reader.onlyKeys(entry, ["access_key_id", "secret_access_key"], in: field)
+                    guard let id = entry["access_key_id"], let secret = entry["secret_access_key"] else {
+                        throw reader.error(item, "\(field) needs access_key_id and secret_access_key.")
+                    }
+                    try configuration.addAccessKey(try reader.string(id, "\(field).access_key_id"),
+                                                   try reader.string(secret, "\(field).secret_access_key"),
+                                                   error: { message in reader.error(item, "\(field): \(message)") })
+                }
+            }
+            if let value = map["access_keys_file"] {
+                let file = try reader.string(value, "server.access_keys_file")
+                guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                    throw reader.error(value, "server.access_keys_file '\(file)' cannot be read; check the path and its permissions.")
+                }
+                for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                    let words = line.split(whereSeparator: \.isWhitespace)
+                    guard !words.isEmpty, !line.hasPrefix("#") else { continue }
+                    guard words.count == 2 else {
+                        throw ConfigurationError(path: file, line: number + 1, message: "each line holds ACCESS_KEY_ID SECRET_ACCESS_KEY separated by a space.")
+                    }
+                    try configuration.addAccessKey(String(words[0]), String(words[1]), error: { message in
+                        ConfigurationError(path: file, line: number + 1, message: message)
+                    })
+                }
+            }
+            if let value = map["minimum_timeout_seconds"] {
+                let seconds = try reader.number(value, "server.minimum_timeout_seconds")
+                guard seconds >= 1, seconds == seconds.rounded() else { throw reader.error(value, "server.minimum_timeout_seconds must be a whole number, 1 or more.") }
+                configuration.minimumTimeoutSeconds = Int64(seconds)
+            }
+            if let value = map["max_array_size"] {
+                let size = try reader.number(value, "server.max_array_size")
+                guard size >= 2, size <= 1_000_000, size == size.rounded() else { throw reader.error(value, "server.max_array_size must be a whole number from 2 to 1000000.") }
+                configuration.maximumArraySize = Int(size)
+            }
+            if let value = map["max_dependencies"] {
+                let count = try reader.number(value, "server.max_dependencies")
+                guard count >= 1, count <= 1_000, count == count.rounded() else { throw reader.error(value, "server.max_dependencies must be a whole number from 1 to 1000.") }
+                configuration.maximumDependencies = Int(count)
+            }
             if let value = map["data_dir"] { configuration.dataDirectory = try reader.string(value, "server.data_dir") }
             if let value = map["plugins_dir"] { configuration.pluginsDirectory = try reader.string(value, "server.plugins_dir") }
             if let value = map["region"] { configuration.region = try reader.string(value, "server.region") }

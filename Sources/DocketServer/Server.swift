@@ -22,8 +22,8 @@ package struct Server {
     package func run() async throws {
         let clock: @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) }
         let (host, port) = try Self.parseListen(configuration.listen)
-        if !Self.isLoopback(host) && !configuration.allowRemote {
-            throw DocketError.invalid("server.listen", "refusing to listen on \(host): Docket has no access keys configured, so anyone who can reach the port could run commands. Listen on 127.0.0.1, or set server.allow_remote: true if the network is trusted.")
+        if !Self.isLoopback(host) && configuration.accessKeys.isEmpty && !configuration.allowRemote {
+            throw DocketError.invalid("server.listen", "refusing to listen on \(host): no access keys are configured, so anyone who can reach the port could run commands. Configure server.access_keys (or DOCKET_ACCESS_KEY_ID and DOCKET_SECRET_ACCESS_KEY) so that requests must be signed, listen on 127.0.0.1, or set server.allow_unauthenticated_remote: true if the network is trusted.")
         }
 
         // 1. Data directory and store.
@@ -108,7 +108,9 @@ package struct Server {
         }
 
         // 5. The API, until a signal.
-        let service = try DocketService(arns: arns, terminateGraceSeconds: Int(configuration.terminateGraceSeconds.rounded(.up)), store: store, scheduler: scheduler, runtime: runtime, paths: paths,
+        let limits = APILimits(minimumTimeoutSeconds: configuration.minimumTimeoutSeconds, maximumArraySize: configuration.maximumArraySize,
+                               maximumDependencies: configuration.maximumDependencies)
+        let service = try DocketService(arns: arns, limits: limits, terminateGraceSeconds: Int(configuration.terminateGraceSeconds.rounded(.up)), store: store, scheduler: scheduler, runtime: runtime, paths: paths,
                                     info: ["version": .string(DocketVersion.current), "region": .string(arns.region),
                                            "accountId": .string(arns.accountID), "dataDir": .string(dataDirectory),
                                            "defaultExecutor": .string(configuration.defaultExecutor)],
@@ -119,8 +121,12 @@ package struct Server {
         }
         let dataDirectoryForLine = dataDirectory
         let listenHost = host
-        let noteLoopback = !Self.isLoopback(host) ? "" : " (loopback only: no access keys are configured)"
+        let keys = configuration.accessKeys
+        let noteAuthentication = !keys.isEmpty ? " (SigV4: \(keys.count) access key\(keys.count == 1 ? "" : "s"))"
+            : Self.isLoopback(host) ? " (loopback only: no access keys are configured)"
+            : " (WARNING: no access keys; anyone who reaches this port can run commands)"
         var api = BatchAPI(backend: service, logger: logger)
+        if !keys.isEmpty { api.authenticator = SigV4Authenticator(keys: keys, region: configuration.region) }
         if let path = ProcessInfo.processInfo.environment["DOCKET_OPERATION_LOG"], !path.isEmpty {
             do { api.observer = try OperationLog(path: path) } catch {
                 throw DocketError(.unavailable, "cannot append to DOCKET_OPERATION_LOG=\(path): \(error.localizedDescription); point it at a writable file or unset it.")
@@ -128,7 +134,7 @@ package struct Server {
         }
         try await api.run(host: host, port: port) { boundPort in
             // One write of the whole line, unbuffered: scripts and tests wait for it on a pipe.
-            FileHandle.standardOutput.write(Data("docket server ready on http://\(listenHost):\(boundPort) data-dir=\(dataDirectoryForLine)\(noteLoopback)\n".utf8))
+            FileHandle.standardOutput.write(Data("docket server ready on http://\(listenHost):\(boundPort) data-dir=\(dataDirectoryForLine)\(noteAuthentication)\n".utf8))
         }
         pump.cancel()
         refresher.cancel()
