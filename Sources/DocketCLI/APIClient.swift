@@ -41,23 +41,36 @@ struct APIClient {
         return try await send(URLRequest(url: components.url!), operation: path)
     }
 
-    /// Credentials to sign with: DOCKET_ACCESS_KEY_ID and DOCKET_SECRET_ACCESS_KEY, else the AWS
-    /// variables the aws CLI reads; the region from DOCKET_REGION, AWS_REGION or
-    /// AWS_DEFAULT_REGION, else "local" (the server's default).
-    static var credentials: (id: String, secret: String, region: String)? {
-        let environment = ProcessInfo.processInfo.environment
+    /// The access key the CLI signs with: DOCKET_ACCESS_KEY_ID and DOCKET_SECRET_ACCESS_KEY, else
+    /// the AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY the aws CLI reads (a pair is never
+    /// mixed); the region from DOCKET_REGION, AWS_REGION or AWS_DEFAULT_REGION, else "local"
+    /// (the server's default). nil when neither pair is set.
+    /// - Throws: `CLIError` (64) when only half of a pair is set, rather than send unsigned.
+    static func credentials(_ environment: [String: String] = ProcessInfo.processInfo.environment) throws -> (id: String, secret: String, region: String)? {
         func value(_ names: String...) -> String? { names.lazy.compactMap { environment[$0] }.first { !$0.isEmpty } }
-        guard let id = value("DOCKET_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"),
-              let secret = value("DOCKET_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY") else { return nil }
-        return (id, secret, value("DOCKET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") ?? "local")
+        let region = value("DOCKET_REGION", "AWS_REGION", "AWS_DEFAULT_REGION") ?? "local"
+        for prefix in ["DOCKET_", "AWS_"] {
+            let (idName, secretName) = ("\(prefix)ACCESS_KEY_ID", "\(prefix)SECRET_ACCESS_KEY")
+            switch (value(idName), value(secretName)) {
+            case let (id?, secret?): return (id, secret, region)
+            case (nil, nil): continue
+            case (_?, nil):
+                throw CLIError(message: "error: \(idName) is set but \(secretName) is not; set both to sign requests, or unset \(idName).", exitCode: 64)
+            case (nil, _?):
+                throw CLIError(message: "error: \(secretName) is set but \(idName) is not; set both to sign requests, or unset \(secretName).", exitCode: 64)
+            }
+        }
+        return nil
     }
 
     /// Adds a Signature Version 4 signature when credentials are set (a server with access keys
-    /// refuses unsigned requests; one without ignores the signature).
-    static func signed(_ request: URLRequest) -> URLRequest {
+    /// refuses unsigned requests; one without ignores the signature). Signs host, content-type
+    /// and x-amz-date; the Host header is set to the value signed so the two cannot differ.
+    static func signed(_ request: URLRequest, credentials: (id: String, secret: String, region: String)?) -> URLRequest {
         guard let credentials, let url = request.url, let host = url.host else { return request }
         var signed = request
-        let hostValue = url.port.map { "\(host):\($0)" } ?? host
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        let hostValue = url.port.map { "\(bracketed):\($0)" } ?? bracketed
         signed.setValue(hostValue, forHTTPHeaderField: "Host")
         var headers: [(name: String, value: String)] = [("host", hostValue)]
         if let type = request.value(forHTTPHeaderField: "Content-Type") { headers.append(("content-type", type)) }
@@ -72,7 +85,8 @@ struct APIClient {
     }
 
     private func send(_ unsigned: URLRequest, operation: String) async throws -> JSONValue {
-        let request = Self.signed(unsigned)
+        let credentials = try Self.credentials()
+        let request = Self.signed(unsigned, credentials: credentials)
         let data: Data
         let response: URLResponse
         do {
@@ -85,6 +99,9 @@ struct APIClient {
         guard (200..<300).contains(status) else {
             let type = (response as? HTTPURLResponse)?.value(forHTTPHeaderField: "x-amzn-ErrorType") ?? "HTTP \(status)"
             let message = json["message"]?.stringValue ?? json["Message"]?.stringValue ?? String(decoding: data, as: UTF8.self)
+            if type == "MissingAuthenticationTokenException" && credentials == nil {
+                throw CLIError(message: "error: \(type): the docket server at \(endpoint.absoluteString) requires signed requests and no access key is set; set DOCKET_ACCESS_KEY_ID and DOCKET_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) to one of the server's access keys.")
+            }
             throw CLIError(message: "error: \(type): \(message)")
         }
         return json

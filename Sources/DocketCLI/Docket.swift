@@ -42,20 +42,16 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         var configuration = Configuration()
-        if let config {
-            do { configuration = try Configuration.load(path: config) } catch {
-                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-                throw ExitCode(78)
-            }
+        do {
+            if let config { configuration = try Configuration.load(path: config) }
+            try configuration.addAccessKey(fromEnvironment: ProcessInfo.processInfo.environment)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(78)
         }
         if let dataDir { configuration.dataDirectory = dataDir }
         if let listen { configuration.listen = listen }
         if let pluginsDir { configuration.pluginsDirectory = pluginsDir }
-        // One access key from the environment, for containers and CI that inject secrets that way.
-        let environment = ProcessInfo.processInfo.environment
-        if let id = environment["DOCKET_ACCESS_KEY_ID"], let secret = environment["DOCKET_SECRET_ACCESS_KEY"], !id.isEmpty, !secret.isEmpty {
-            configuration.accessKeys[id] = secret
-        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = ProcessInfo.processInfo.environment["DOCKET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

@@ -83,6 +83,24 @@ package struct Configuration: Sendable {
         accessKeys[id] = secret
     }
 
+    /// Adds the access key in DOCKET_ACCESS_KEY_ID and DOCKET_SECRET_ACCESS_KEY, for containers
+    /// and CI that inject secrets through the environment; it replaces a configured key with
+    /// the same id.
+    /// - Throws: `ConfigurationError` when only one of the two is set, so that a half-configured
+    ///   server never starts without the key its operator meant to require.
+    package mutating func addAccessKey(fromEnvironment environment: [String: String]) throws(ConfigurationError) {
+        let id = environment["DOCKET_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
+        let secret = environment["DOCKET_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        switch (id, secret) {
+        case let (id?, secret?): accessKeys[id] = secret
+        case (nil, nil): return
+        case (_?, nil):
+            throw ConfigurationError(path: "environment", line: nil, message: "DOCKET_ACCESS_KEY_ID is set but DOCKET_SECRET_ACCESS_KEY is not; set both to add an access key, or unset DOCKET_ACCESS_KEY_ID.")
+        case (nil, _?):
+            throw ConfigurationError(path: "environment", line: nil, message: "DOCKET_SECRET_ACCESS_KEY is set but DOCKET_ACCESS_KEY_ID is not; set both to add an access key, or unset DOCKET_SECRET_ACCESS_KEY.")
+        }
+    }
+
     /// The default data directory: $DOCKET_DATA_DIR, else $XDG_DATA_HOME/docket, else ~/.local/share/docket.
     package static var defaultDataDirectory: String {
         let environment = ProcessInfo.processInfo.environment
@@ -151,13 +169,15 @@ extension Configuration {
                 }
             }
             if let value = map["access_keys_file"] {
-                let file = try reader.string(value, "server.access_keys_file")
+                // A relative path is relative to this file, so the two can move together.
+                var file = try reader.string(value, "server.access_keys_file")
+                if !file.hasPrefix("/") { file = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(file).path }
                 guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                     throw reader.error(value, "server.access_keys_file '\(file)' cannot be read; check the path and its permissions.")
                 }
                 for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                     let words = line.split(whereSeparator: \.isWhitespace)
-                    guard !words.isEmpty, !line.hasPrefix("#") else { continue }
+                    guard let first = words.first, !first.hasPrefix("#") else { continue }
                     guard words.count == 2 else {
                         throw ConfigurationError(path: file, line: number + 1, message: "each line holds ACCESS_KEY_ID SECRET_ACCESS_KEY separated by a space.")
                     }
