@@ -25,6 +25,7 @@ struct APIRouter<Backend: BatchBackend>: Sendable {
         self.operations = Dictionary(uniqueKeysWithValues: Self.table.map { ($0.key.lowercased(), ($0.key, $0.value)) })
     }
 
+    /// scripts/conformance.py reads this table (one `"Operation": Handler,` line each).
     /// The router table: the AWS Batch operations by their name in botocore's batch 2016-08-10
     /// model. All but the tag operations are POST /v1/<lower-case name>; those three are
     /// GET, POST and DELETE on /v1/tags/{resourceArn}. Adding an operation is one line here and
@@ -90,6 +91,8 @@ struct APIRouter<Backend: BatchBackend>: Sendable {
             let path = request.path
             if let (name, run, members) = try route(request, path: path) {
                 operationName = name
+                // A refused operation says so whatever its members are.
+                if !Refused.operations.contains(name) { try ModelValidator.validate(operation: name, input: members.values) }
                 reply = .ok(try await run(members, backend))
             } else if request.method == "GET", path.hasPrefix("/docket/v1/") {
                 var query: [String: String] = [:]

@@ -50,6 +50,12 @@ enum TagsWire {
 /// The operations Docket answers with a refusal by design: SageMaker service environments and
 /// service jobs, which need AWS's managed training service behind them.
 enum Refused {
+    /// The operations the router table maps to `serviceEnvironments`.
+    static let operations: Set<String> = [
+        "CreateServiceEnvironment", "DescribeServiceEnvironments", "UpdateServiceEnvironment", "DeleteServiceEnvironment",
+        "SubmitServiceJob", "DescribeServiceJob", "ListServiceJobs", "TerminateServiceJob", "UpdateServiceJob",
+    ]
+
     static func serviceEnvironments<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
         throw .invalid("serviceEnvironment", "Docket does not run SageMaker service environments or service jobs: they need AWS's managed training service. Run the workload as a container job on a compute environment instead (SubmitJob).")
     }

@@ -47,13 +47,13 @@ final class ComputeEnvironmentWireTests: XCTestCase {
     func testRuleBreakingRequestsAreRefusedNamingTheMember() async {
         let cases: [(JSONValue, String)] = [
             (["type": "UNMANAGED"], "computeEnvironmentName is required."),
-            (["computeEnvironmentName": "lab"], "type is required; it must be MANAGED or UNMANAGED."),
+            (["computeEnvironmentName": "lab"], "type is required; it must be one of MANAGED, UNMANAGED."),
             (["computeEnvironmentName": "lab", "type": "SELF"], "type is 'SELF'; it must be one of MANAGED, UNMANAGED."),
             (["computeEnvironmentName": "lab", "type": "UNMANAGED", "state": "ON"], "state is 'ON'; it must be one of ENABLED, DISABLED."),
             (["computeEnvironmentName": "l a b", "type": "UNMANAGED"], "Provided name l a b is not supported pattern[a-zA-Z_0-9-]{1,128}: computeEnvironmentName may contain only letters, digits, hyphens and underscores, and must start with a letter or digit."),
             (["computeEnvironmentName": "lab", "type": "MANAGED"], #"computeResources is required for a MANAGED compute environment (at least {"type": "EC2", "maxvCpus": N, "subnets": []}); or create it as UNMANAGED."#),
             (["computeEnvironmentName": "lab", "type": "MANAGED", "computeResources": ["type": "EC2", "subnets": []]], "computeResources.maxvCpus is required."),
-            (["computeEnvironmentName": "lab", "type": "MANAGED", "computeResources": ["type": "EC2", "maxvCpus": 4]], "computeResources.subnets is required (AWS's rule); Docket ignores it, so send an empty list."),
+            (["computeEnvironmentName": "lab", "type": "MANAGED", "computeResources": ["type": "EC2", "maxvCpus": 4]], "computeResources.subnets is required; give a list."),
             (["computeEnvironmentName": "lab", "type": "UNMANAGED", "computeResources": ["type": "EC2", "maxvCpus": 4, "subnets": []]], "computeResources must be omitted for an UNMANAGED compute environment; create it as MANAGED or drop computeResources."),
             (["computeEnvironmentName": "lab", "type": "UNMANAGED", "tags": ["k": 1]], "tags.k must be a string."),
         ]
@@ -66,6 +66,6 @@ final class ComputeEnvironmentWireTests: XCTestCase {
         var tags: [String: JSONValue] = [:]
         for index in 0..<51 { tags["k\(index)"] = "v" }
         let message = assertClientException(await post(makeRouter(), "createcomputeenvironment", ["computeEnvironmentName": "lab", "type": "UNMANAGED", "tags": .object(tags)]))
-        XCTAssertEqual(message, "tags has 51 tags; at most 50 are allowed.")
+        XCTAssertEqual(message, "tags has 51 entries; at most 50 are allowed.")
     }
 }

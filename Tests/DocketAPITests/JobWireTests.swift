@@ -59,7 +59,7 @@ final class JobWireTests: XCTestCase {
             (body(["schedulingPriorityOverride": -1]), "schedulingPriorityOverride is -1; it must be between 0 and 9999."),
             (body(["retryStrategy": ["evaluateOnExit": [["action": "RETRY"]]]]), "retryStrategy.attempts is required when evaluateOnExit is given (1 to 10)."),
             (body(["containerOverrides": ["resourceRequirements": [["type": "DISK", "value": "1"]]]]),
-             "containerOverrides.resourceRequirements[0].type is 'DISK'; it must be one of GPU, MEMORY, VCPU."),
+             "containerOverrides.resourceRequirements[0].type is 'DISK'; it must be one of GPU, VCPU, MEMORY."),
             (body(["parameters": ["n": 1]]), "parameters.n must be a string."),
         ]
         for (request, expected) in cases {
@@ -108,7 +108,7 @@ final class JobWireTests: XCTestCase {
     func testDescribeJobsTakesAtMost100Ids() async {
         let ids = JSONValue.array((0...100).map { .string("j\($0)") })
         assertClientException(await post(makeRouter(), "describejobs", ["jobs": ids]), "jobs has 101 entries; at most 100 are allowed.")
-        assertClientException(await post(makeRouter(), "describejobs", "{}"), "jobs is required: a list of 1 to 100 job ids or ARNs.")
+        assertClientException(await post(makeRouter(), "describejobs", "{}"), "jobs is required; give a list.")
     }
 
     func testCancelAndTerminateNeedAReasonAndAnswerAnEmptyObject() async {
