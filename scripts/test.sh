@@ -15,7 +15,12 @@ need aws || python3 -m pip install -q awscli                                # th
 python3 -c 'import boto3' 2>/dev/null || python3 -m pip install -q boto3   # ... and boto3
 
 swift build
+# Every test server logs the operations it answers here; the conformance report reads them.
+export DOCKET_OPERATION_LOG_DIR="$PWD/.build/operation-log"
+rm -rf "$DOCKET_OPERATION_LOG_DIR" && mkdir -p "$DOCKET_OPERATION_LOG_DIR"
 # The suites are XCTest; without this flag Swift Testing's runner prints a closing "0 tests"
 # line after XCTest's summary.
 swift test --disable-swift-testing "$@"
 bash Tests/api/run.sh   # the real aws CLI and boto3 against real servers (Tests/api)
+# Fails when an operation Docket implements was not answered successfully by any test.
+python3 scripts/conformance.py "$DOCKET_OPERATION_LOG_DIR" docs/conformance.md

@@ -42,6 +42,12 @@ final class ServerHarness {
         var arguments = ["server", "--data-dir", dataDirectory, "--listen", "127.0.0.1:0"]
         if let configPath { arguments += ["--config", configPath] }
         process.arguments = arguments
+        // The conformance report counts the operations every test server answered.
+        if let directory = ProcessInfo.processInfo.environment["DOCKET_OPERATION_LOG_DIR"], !directory.isEmpty {
+            var environment = ProcessInfo.processInfo.environment
+            environment["DOCKET_OPERATION_LOG"] = "\(directory)/swift-\(UUID().uuidString).tsv"
+            process.environment = environment
+        }
         output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
