@@ -52,7 +52,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "DocketBench", dependencies: [
-            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "CDocketPlugin", "DocketFIFOQueue",
+            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "DocketStore", "CDocketPlugin", "DocketFIFOQueue",
         ]),
 
         // Plugins shipped with Docket.

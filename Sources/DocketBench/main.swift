@@ -8,7 +8,7 @@ import Foundation
 import Logging
 
 // docket-bench: release-mode benchmarks. Each prints its figures and the ratio to a baseline
-// measured in the same run. Usage: docket-bench [e2e|submit|policy|scale|all]
+// measured in the same run. Usage: docket-bench [e2e|submit|policy|scale|api|all]
 // Build and run: swift build -c release && .build/release/docket-bench all
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -36,13 +36,22 @@ final class ServerProcess {
     let port: Int
     let dataDirectory: String
 
-    init(config: String) throws {
-        dataDirectory = NSTemporaryDirectory() + "docket-bench-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
-        let configPath = dataDirectory + "/config.yaml"
+    convenience init(config: String) throws {
+        let directory = NSTemporaryDirectory() + "docket-bench-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let configPath = directory + "/config.yaml"
         try config.write(toFile: configPath, atomically: true, encoding: .utf8)
+        try self.init(configPath: configPath, dataDirectory: directory + "/data", removing: directory)
+    }
+
+    private let removable: String
+
+    /// Starts a server on `dataDirectory` and waits for its ready line; `stop` removes `removing`.
+    init(configPath: String, dataDirectory: String, removing: String? = nil) throws {
+        self.dataDirectory = dataDirectory
+        removable = removing ?? dataDirectory
         process.executableURL = URL(fileURLWithPath: binDirectory + "/docket")
-        process.arguments = ["server", "--config", configPath, "--data-dir", dataDirectory + "/data", "--listen", "127.0.0.1:0"]
+        process.arguments = ["server", "--config", configPath, "--data-dir", dataDirectory, "--listen", "127.0.0.1:0"]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
@@ -58,10 +67,10 @@ final class ServerProcess {
         port = parsed
     }
 
-    func stop() {
+    func stop(keepData: Bool = false) {
         process.terminate()
         process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: dataDirectory)
+        if !keepData { try? FileManager.default.removeItem(atPath: removable) }
     }
 }
 
@@ -303,6 +312,7 @@ do {
     if all || selected.contains("scale") { try await benchScale() }
     if all || selected.contains("submit") { try benchSubmit() }
     if all || selected.contains("e2e") { try benchEndToEnd() }
+    if all || selected.contains("api") { try benchAPI() }
 } catch {
     FileHandle.standardError.write(Data("docket-bench: \(error)\n".utf8))
     exit(1)
