@@ -60,6 +60,13 @@ enum ModelValidator {
     /// (evaluateOnExit's action, reference §4.6).
     static let caseInsensitiveEnums: Set<String> = ["RetryAction"]
 
+    /// What to say of a missing member where the model's shape says too little.
+    static let requiredHints: [String: String] = [
+        "computeResources.subnets": " (AWS's rule); Docket ignores it, so send an empty list",
+        "jobs": ": a list of 1 to 100 job ids or ARNs",
+        "tagKeys": ": give 1 to 50 keys as ?tagKeys=KEY&tagKeys=KEY2",
+    ]
+
     static func validate(operation: String, input: [String: JSONValue]) throws(DocketError) {
         let model = ServiceModel.parsed
         guard let shapeName = model.operations[operation]?.input else {
@@ -78,7 +85,7 @@ enum ModelValidator {
             guard case .object(let members) = value else { throw wrong("an object") }
             for required in shape.required where members[required] == nil || members[required] == .null {
                 let field = path.isEmpty ? required : "\(path).\(required)"
-                throw .invalid(field, "\(field) is required\(hint(for: shape.members[required], model: model)).")
+                throw .invalid(field, "\(field) is required\(requiredHints[field] ?? hint(for: shape.members[required], model: model)).")
             }
             for (member, memberValue) in members.sorted(by: { $0.key < $1.key }) where memberValue != .null {
                 guard let memberShape = shape.members[member] else { continue }
@@ -114,7 +121,9 @@ enum ModelValidator {
         case "integer", "long":
             guard case .number(let number) = value, number.rounded() == number else { throw wrong("an integer") }
             let range: ClosedRange<Double> = shape.type == "integer" ? Double(Int32.min)...Double(Int32.max) : -9.0e15...9.0e15
-            guard range.contains(number) else { throw .invalid(path, "\(label) is \(number); it does not fit in a \(shape.type == "integer" ? "32" : "64")-bit integer.") }
+            guard range.contains(number) else {
+                throw .invalid(path, "\(label) is \(String(format: "%.0f", number)); it is out of range for \(shape.type == "integer" ? "a 32-bit integer" : "a JSON integer (at most 9e15)").")
+            }
             try checkRange(number, shape: shape, label: label, path: path)
         case "float", "double":
             guard case .number(let number) = value else { throw wrong("a number") }
@@ -149,7 +158,7 @@ enum ModelValidator {
 
     private static func checkCount(_ count: Int, shape: ServiceModel.Shape, label: String, path: String) throws(DocketError) {
         if let minimum = shape.minimum, Double(count) < minimum {
-            throw .invalid(path, "\(label) has \(count) entries; at least \(Int(minimum)) are required.")
+            throw .invalid(path, "\(label) has \(count) entries; at least \(Int(minimum)) \(minimum == 1 ? "is" : "are") required.")
         }
         if let maximum = shape.maximum, Double(count) > maximum {
             throw .invalid(path, "\(label) has \(count) entries; at most \(Int(maximum)) are allowed.")

@@ -53,7 +53,7 @@ final class ComputeEnvironmentWireTests: XCTestCase {
             (["computeEnvironmentName": "l a b", "type": "UNMANAGED"], "Provided name l a b is not supported pattern[a-zA-Z_0-9-]{1,128}: computeEnvironmentName may contain only letters, digits, hyphens and underscores, and must start with a letter or digit."),
             (["computeEnvironmentName": "lab", "type": "MANAGED"], #"computeResources is required for a MANAGED compute environment (at least {"type": "EC2", "maxvCpus": N, "subnets": []}); or create it as UNMANAGED."#),
             (["computeEnvironmentName": "lab", "type": "MANAGED", "computeResources": ["type": "EC2", "subnets": []]], "computeResources.maxvCpus is required."),
-            (["computeEnvironmentName": "lab", "type": "MANAGED", "computeResources": ["type": "EC2", "maxvCpus": 4]], "computeResources.subnets is required; give a list."),
+            (["computeEnvironmentName": "lab", "type": "MANAGED", "computeResources": ["type": "EC2", "maxvCpus": 4]], "computeResources.subnets is required (AWS's rule); Docket ignores it, so send an empty list."),
             (["computeEnvironmentName": "lab", "type": "UNMANAGED", "computeResources": ["type": "EC2", "maxvCpus": 4, "subnets": []]], "computeResources must be omitted for an UNMANAGED compute environment; create it as MANAGED or drop computeResources."),
             (["computeEnvironmentName": "lab", "type": "UNMANAGED", "tags": ["k": 1]], "tags.k must be a string."),
         ]

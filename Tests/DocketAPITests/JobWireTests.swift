@@ -108,7 +108,7 @@ final class JobWireTests: XCTestCase {
     func testDescribeJobsTakesAtMost100Ids() async {
         let ids = JSONValue.array((0...100).map { .string("j\($0)") })
         assertClientException(await post(makeRouter(), "describejobs", ["jobs": ids]), "jobs has 101 entries; at most 100 are allowed.")
-        assertClientException(await post(makeRouter(), "describejobs", "{}"), "jobs is required; give a list.")
+        assertClientException(await post(makeRouter(), "describejobs", "{}"), "jobs is required: a list of 1 to 100 job ids or ARNs.")
     }
 
     func testCancelAndTerminateNeedAReasonAndAnswerAnEmptyObject() async {

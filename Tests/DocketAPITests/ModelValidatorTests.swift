@@ -30,7 +30,7 @@ final class ModelValidatorTests: XCTestCase {
             ("SubmitJob", ["jobName": "j", "jobQueue": "q"], "jobDefinition is required."),
             ("SubmitJob", with("jobName", 5), "jobName must be a string."),
             ("SubmitJob", with("schedulingPriorityOverride", .number(1.5)), "schedulingPriorityOverride must be an integer."),
-            ("SubmitJob", with("schedulingPriorityOverride", 3_000_000_000), "schedulingPriorityOverride is 3000000000.0; it does not fit in a 32-bit integer."),
+            ("SubmitJob", with("schedulingPriorityOverride", 3_000_000_000), "schedulingPriorityOverride is 3000000000; it is out of range for a 32-bit integer."),
             ("SubmitJob", with("propagateTags", "yes"), "propagateTags must be true or false."),
             ("SubmitJob", with("dependsOn", ["a"]), "dependsOn[0] must be an object."),
             ("SubmitJob", with("dependsOn", [["jobId": "a", "type": "LATER"]]), "dependsOn[0].type is 'LATER'; it must be one of N_TO_N, SEQUENTIAL."),
@@ -44,7 +44,7 @@ final class ModelValidatorTests: XCTestCase {
              "containerProperties.privileged must be true or false."),
             ("CreateComputeEnvironment", ["computeEnvironmentName": "c", "type": "UNMANAGED", "state": "ON"],
              "state is 'ON'; it must be one of ENABLED, DISABLED."),
-            ("UntagResource", ["resourceArn": "arn:x", "tagKeys": []], "tagKeys has 0 entries; at least 1 are required."),
+            ("UntagResource", ["resourceArn": "arn:x", "tagKeys": []], "tagKeys has 0 entries; at least 1 is required."),
             ("UpdateConsumableResource", ["consumableResource": "c", "clientToken": ""], "clientToken is 0 characters long; it must be at least 1."),
         ]
         for (operation, input, expected) in cases {

@@ -26,7 +26,7 @@ final class ResourceWireTests: XCTestCase {
         let reserved = await router.respond(APIRequest(method: "POST", rawPath: path, body: Array(#"{"tags":{"AWS:owner":"x"}}"#.utf8)))
         assertClientException(reserved, "tags: tag key 'AWS:owner' uses the reserved prefix aws:; choose another key.")
         let noKeys = await router.respond(APIRequest(method: "DELETE", rawPath: path))
-        assertClientException(noKeys, "tagKeys is required; give 1 to 50 entries.")
+        assertClientException(noKeys, "tagKeys is required: give 1 to 50 keys as ?tagKeys=KEY&tagKeys=KEY2.")
         let notAnARN = await router.respond(APIRequest(method: "GET", rawPath: "/v1/tags/q"))
         XCTAssertTrue(assertClientException(notAnARN).hasPrefix("resourceArn 'q' is not an ARN"))
     }
