@@ -172,8 +172,8 @@ package enum SigV4 {
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    /// The inverse of `days(fromCivil:)`.
-    private static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
+    /// The inverse of `days(fromCivil:)`: (year, month, day). The event log's times use it too.
+    static func civil(fromDays days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
