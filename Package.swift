@@ -53,6 +53,10 @@ let package = Package(
         ]),
         .executableTarget(name: "DocketBench", dependencies: [
             "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "DocketStore", "CDocketPlugin", "DocketFIFOQueue",
+            // The api benchmark's floors: a Hummingbird server answering a fixed body, and one
+            // synchronous=FULL INSERT through GRDB (the store's own pool does not run FULL).
+            .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
 
         // Plugins shipped with Docket.

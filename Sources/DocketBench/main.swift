@@ -54,7 +54,12 @@ final class ServerProcess {
         process.arguments = ["server", "--config", configPath, "--data-dir", dataDirectory, "--listen", "127.0.0.1:0"]
         let output = Pipe()
         process.standardOutput = output
-        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        // DOCKET_BENCH_SERVER_LOG=FILE appends the servers' logs (and any crash report) there.
+        let logPath = ProcessInfo.processInfo.environment["DOCKET_BENCH_SERVER_LOG"] ?? "/dev/null"
+        if !FileManager.default.fileExists(atPath: logPath) { FileManager.default.createFile(atPath: logPath, contents: nil) }
+        let log = FileHandle(forWritingAtPath: logPath)
+        _ = try? log?.seekToEnd()
+        process.standardError = log
         try process.run()
         var text = ""
         while !text.contains("\n") {
@@ -312,7 +317,7 @@ do {
     if all || selected.contains("scale") { try await benchScale() }
     if all || selected.contains("submit") { try benchSubmit() }
     if all || selected.contains("e2e") { try benchEndToEnd() }
-    if all || selected.contains("api") { try benchAPI() }
+    if all || selected.contains("api") { try await benchAPI() }
 } catch {
     FileHandle.standardError.write(Data("docket-bench: \(error)\n".utf8))
     exit(1)

@@ -15,18 +15,23 @@ package final class SQLiteStore: Sendable {
     /// Opens (creating if needed) the database at `path` and runs the migrations.
     /// - Throws: `DocketError(.unavailable)` naming the file when it cannot be opened.
     package init(path: String) throws(DocketError) {
-        var configuration = Configuration()
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
-        }
         do {
-            pool = try DatabasePool(path: path, configuration: configuration)
+            pool = try DatabasePool(path: path, configuration: Configuration())
+            // GRDB puts the writer in WAL mode with synchronous=NORMAL once it opens (after
+            // prepareDatabase runs), which survives a crash of the process but not of the
+            // machine: set FULL on the writer afterwards, so every commit is fsynced.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw DocketError(.unavailable, "cannot open the store at \(path): \(error); check that the data directory is writable and not used by another docket server.", cause: error)
         }
         encoder = JSONEncoder()
         decoder = JSONDecoder()
+    }
+
+    /// The writer's synchronous setting (2 = FULL), for the test that pins it.
+    package func synchronousMode() throws(DocketError) -> Int {
+        try write("read the synchronous setting") { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// Migrations are SQL strings, never edited once released: add a new one instead.

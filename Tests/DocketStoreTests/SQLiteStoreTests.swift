@@ -19,6 +19,11 @@ final class SQLiteStoreTests: XCTestCase {
         return job
     }
 
+    func testEveryCommitIsSyncedToDiskNotOnlyAtCheckpoints() throws {
+        let store = try SQLiteStore(path: path)
+        XCTAssertEqual(try store.synchronousMode(), 2, "synchronous=FULL on the writer (GRDB's WAL set-up would leave NORMAL)")
+    }
+
     func testJobsSurviveReopeningTheFile() throws {
         do {
             let store = try SQLiteStore(path: path)
