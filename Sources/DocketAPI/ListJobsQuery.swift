@@ -94,8 +94,7 @@ struct ListJobsQuery: Sendable, Equatable {
         switch filter {
         case nil: return true
         case .jobName(let pattern):
-            let name = job.name.lowercased()
-            return pattern.hasSuffix("*") ? name.hasPrefix(pattern.dropLast().lowercased()) : name == pattern.lowercased()
+            return NamePattern.matches(pattern, job.name)
         case .jobDefinition(let reference):
             if reference.hasPrefix("arn:") { return job.jobDefinitionArn == reference }
             let name = job.jobDefinitionName

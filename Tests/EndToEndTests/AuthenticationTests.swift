@@ -35,19 +35,7 @@ final class AuthenticationTests: XCTestCase {
 
     /// Runs the docket binary with exactly `environment`; stdout and stderr as text.
     private func run(_ arguments: [String], environment: [String: String]) throws -> ServerHarness.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ServerHarness.docketBinary)
-        process.arguments = arguments
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return ServerHarness.Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+        try ServerHarness.runDocket(arguments, environment: environment)
     }
 
     /// A POST to the server from a plain HTTP client: status, x-amzn-ErrorType and body.

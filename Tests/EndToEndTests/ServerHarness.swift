@@ -91,13 +91,14 @@ final class ServerHarness {
         try Self.runDocket(arguments, endpoint: endpoint)
     }
 
-    /// Runs the real CLI, with DOCKET_ENDPOINT set when `endpoint` is given.
-    static func runDocket(_ arguments: [String], endpoint: String? = nil) throws -> Result {
+    /// Runs the real CLI, with DOCKET_ENDPOINT set when `endpoint` is given, in this process's
+    /// environment or exactly `environment` when given.
+    static func runDocket(_ arguments: [String], endpoint: String? = nil, environment exact: [String: String]? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: docketBinary)
         process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["DOCKET_ENDPOINT"] = endpoint
+        var environment = exact ?? ProcessInfo.processInfo.environment
+        if endpoint != nil || exact == nil { environment["DOCKET_ENDPOINT"] = endpoint }
         process.environment = environment
         let out = Pipe()
         let err = Pipe()
