@@ -9,7 +9,7 @@ let package = Package(
     name: "docket",
     products: [
         .executable(name: "docket", targets: ["DocketCLI"]),
-        .executable(name: "docket-shim", targets: ["DocketShim"]),
+        .executable(name: "docket-supervisor", targets: ["DocketSupervisor"]),
         .executable(name: "docket-bench", targets: ["DocketBench"]),
         .library(name: "DocketExecutorProcess", type: .dynamic, targets: ["DocketExecutorProcess"]),
         .library(name: "DocketPolicyFIFO", type: .dynamic, targets: ["DocketPolicyFIFO"]),
@@ -61,11 +61,11 @@ let package = Package(
 
         // Plugins shipped with Docket.
         .target(name: "DocketExecutorProcess", dependencies: ["CDocketPlugin"],
-                path: "plugins/executor-process", exclude: ["shim", "README.md", "example-config.json"],
+                path: "plugins/executor-process", exclude: ["supervisor", "README.md", "example-config.json"],
                 sources: ["executor_process.c"], publicHeadersPath: "."),
-        // The shim runs once per attempt, so its start-up is on every job's path: link it
-        // without the Swift runtime SwiftPM would otherwise load into this plain C program.
-        .executableTarget(name: "DocketShim", path: "plugins/executor-process/shim",
+        // The supervisor forks every job, so its size is on every job's path: link it
+        // statically, without the Swift runtime SwiftPM would otherwise load into this C program.
+        .executableTarget(name: "DocketSupervisor", path: "plugins/executor-process/supervisor",
                           cSettings: [.unsafeFlags(["-O2"])],
                           linkerSettings: [.unsafeFlags(["-static-executable"])]),
         // The FIFO ordering is its own module so the benchmark can call it directly, beside the

@@ -1,22 +1,23 @@
 /*
  * executor_process.c — the "process" executor (docket.executor.process): runs each attempt as
- * a bare process on this host, under a per-attempt supervisor, docket-shim (shim/main.c).
+ * a bare process on this host, as a child of the instance's long-lived supervisor,
+ * docket-supervisor (supervisor/main.c).
  *
- * Why a shim: the job must survive a crash or SIGKILL of the server, and the next server
- * instance must learn how it ended. The shim runs in its own session, starts the job in its
- * own process group, waits for it and writes the outcome into the attempt's state directory,
- * <instance.state_dir>/<attempt_id>/; create() re-adopts every directory it finds there.
+ * Why a supervisor: the job must survive a crash or SIGKILL of the server, and the next server
+ * instance must learn how it ended; only a process's parent can collect its exit status. The
+ * supervisor runs in its own session, one per compute environment (per state directory), for
+ * as long as it has work. The plugin talks to it over a unix socket (supervisor/protocol.h):
+ * start, signal and acknowledge go one way; running and exited reports come back, and every
+ * connection opens with a replay of what the supervisor holds, which is how a new server
+ * instance re-adopts its predecessor's attempts.
  *
- * One watcher thread per instance follows every attempt. For attempts this instance spawned it
- * blocks in poll() on a pipe the shim holds open for its whole life (fd 3 of the shim): a line
- * "<pid>\n" means the job runs, EOF means the shim is done; no timers, no polling. Attempts
- * adopted from a previous instance are not our children, so it checks them every 150 ms.
- * The same thread sends the SIGKILL that follows terminate's grace period.
+ * One watcher thread per instance reads the reports, reconnects (starting a new supervisor)
+ * if the connection breaks, and sends the SIGKILL that follows terminate's grace period.
  *
- * README.md documents the configuration, the state layout and the failure modes.
+ * README.md documents the configuration, the protocol and the failure modes.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* dladdr, pipe2, POSIX_SPAWN_SETSID */
+#define _GNU_SOURCE /* dladdr, pipe2, O_PATH */
 #endif
 
 #include <docket/executor.h>
@@ -37,18 +38,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "supervisor/protocol.h"
+
 extern char **environ;
 
 #define PLUGIN_VERSION "1.0.0"
-#define ADOPTED_POLL_MS 150
-#define LAUNCH_GRACE_MS 2000 /* how long an adopted directory may lack shim_pid */
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
 #define LOST_REASON "the attempt's supervisor died without recording an exit"
@@ -141,23 +143,10 @@ static long long read_keyed_number(const char *text, const char *key) {
     return -1;
 }
 
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *entry;
-        while ((entry = readdir(d)) != NULL) {
-            if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0) continue;
-            unlinkat(dirfd(d), entry->d_name, 0);
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 /* ---- Configuration ----------------------------------------------------------------------- */
 
 typedef struct config {
-    char *shim_path;
+    char *supervisor_path;
     double vcpus;          /* 0: online CPUs */
     long long memory_mib;  /* 0: MemTotal */
     int cgroups_off;
@@ -252,14 +241,14 @@ static int parse_json_value(json_parser *jp, json_value *v) {
 
 static docket_status apply_config_key(config *cfg, const char *key, json_value *v,
                                       char *err, size_t err_size) {
-    if (strcmp(key, "shim_path") == 0) {
+    if (strcmp(key, "supervisor_path") == 0) {
         if (v->type == 'z') return DOCKET_OK;
         if (v->type != 's' || v->string[0] != '/') {
-            set_err(err, err_size, "config key 'shim_path' must be an absolute path string; set it to the docket-shim executable, e.g. \"/usr/local/libexec/docket/docket-shim\", or remove it to use the one next to the plugin.");
+            set_err(err, err_size, "config key 'supervisor_path' must be an absolute path string; set it to the docket-supervisor executable, e.g. \"/usr/local/libexec/docket/docket-supervisor\", or remove it to use the one next to the plugin.");
             return DOCKET_E_INVALID_CONFIG;
         }
-        free(cfg->shim_path);
-        cfg->shim_path = v->string;
+        free(cfg->supervisor_path);
+        cfg->supervisor_path = v->string;
         v->string = NULL;
     } else if (strcmp(key, "vcpus") == 0) {
         if (v->type == 'z') return DOCKET_OK;
@@ -292,7 +281,7 @@ static docket_status apply_config_key(config *cfg, const char *key, json_value *
         cfg->run_as_user = v->string;
         v->string = NULL;
     } else {
-        set_err(err, err_size, "config key '%s' is not known to the process executor; remove it (known keys: shim_path, vcpus, memory_mib, cgroups, run_as_user).", key);
+        set_err(err, err_size, "config key '%s' is not known to the process executor; remove it (known keys: supervisor_path, vcpus, memory_mib, cgroups, run_as_user).", key);
         return DOCKET_E_INVALID_CONFIG;
     }
     return DOCKET_OK;
@@ -436,69 +425,15 @@ static void remove_cgroup(const char *dir) {
     }
 }
 
-/* ---- Shims this process spawned ---------------------------------------------------------
- * Only our own children may be waited for: waitpid on a pid recorded by an earlier server
- * process could reap an unrelated child of this one that happens to reuse it. The registry is
- * per process, not per instance, because a later instance in the same process adopts the
- * attempts of a destroyed one, and their shims are still our children. */
-
-static pthread_mutex_t children_lock = PTHREAD_MUTEX_INITIALIZER;
-static pid_t *children;
-static size_t child_count, child_capacity;
-
-static int remember_child(pid_t pid) {
-    pthread_mutex_lock(&children_lock);
-    if (child_count == child_capacity) {
-        size_t capacity = child_capacity ? child_capacity * 2 : 64;
-        pid_t *bigger = realloc(children, capacity * sizeof *bigger);
-        if (bigger == NULL) { pthread_mutex_unlock(&children_lock); return -1; }
-        children = bigger;
-        child_capacity = capacity;
-    }
-    children[child_count++] = pid;
-    pthread_mutex_unlock(&children_lock);
-    return 0;
-}
-
-static int is_our_child(pid_t pid) {
-    int found = 0;
-    pthread_mutex_lock(&children_lock);
-    for (size_t i = 0; i < child_count && !found; i++) found = children[i] == pid;
-    pthread_mutex_unlock(&children_lock);
-    return found;
-}
-
-/* Reaps one of our shims: blocking (it is exiting) or not. Returns 1 once it is reaped. */
-static int reap_child(pid_t pid, int block, int *status) {
-    if (!is_our_child(pid)) return 0;
-    pid_t got;
-    while ((got = waitpid(pid, status, block ? 0 : WNOHANG)) < 0 && errno == EINTR) {}
-    if (got == 0) return 0;
-    /* got == pid, or ECHILD when the host ignores SIGCHLD and the kernel reaped it */
-    pthread_mutex_lock(&children_lock);
-    for (size_t i = 0; i < child_count; i++)
-        if (children[i] == pid) { children[i] = children[--child_count]; break; }
-    pthread_mutex_unlock(&children_lock);
-    return 1;
-}
-
 /* ---- Instance and attempts ---------------------------------------------------------------- */
 
 typedef struct attempt {
     struct attempt *next;
     char *id;
-    char *dir;                 /* <state_dir>/<id> */
-    pid_t shim_pid;            /* 0 while unknown (adopted, shim_pid not yet written) */
-    pid_t job_pid;             /* the job's pid and process group; 0 until it runs */
-    int ready_fd;              /* read end of the shim's readiness pipe; -1 for adopted */
-    int adopted;
-    int shim_done;             /* the shim exited or wrote its exit */
-    int finishing;             /* the watcher is reporting it; still listed until then */
-    char line[32];             /* partial readiness line */
-    size_t line_length;
-    unsigned long long pending_signals; /* bit n: signal n, sent once the job's pid is known */
-    int64_t kill_at_ms;        /* monotonic; 0 = no SIGKILL scheduled */
-    int64_t adopted_at_ms;
+    pid_t job_pid;        /* the job's pid and process group; 0 until it runs */
+    int ended;            /* its exit arrived and is being reported */
+    unsigned epoch;       /* the connection that last confirmed it (see reconcile) */
+    int64_t kill_at_ms;   /* monotonic; 0 = no SIGKILL scheduled */
 } attempt;
 
 typedef struct instance {
@@ -509,11 +444,18 @@ typedef struct instance {
     int64_t memory_mib;
     int cgroup_mode;
     char cgroup_why[512];
-    pthread_mutex_t lock;
+    pthread_mutex_t lock;      /* attempts, connection, epoch, synced */
+    pthread_cond_t changed;    /* synced became 1 */
     attempt *attempts;
+    int connection;            /* the supervisor's socket; -1 while there is none */
+    unsigned epoch;            /* counts connections */
+    int synced;                /* the current connection's replay is complete */
+    pthread_mutex_t send_lock; /* a frame is written whole */
     int stopping;
     int wake[2];
     pthread_t watcher;
+    char *buffer;              /* what the watcher has read and not yet parsed */
+    size_t buffered, buffer_capacity;
 } instance;
 
 static void host_log(instance *in, int32_t level, const char *format, ...) __attribute__((format(printf, 3, 4)));
@@ -539,271 +481,395 @@ static attempt *find_attempt(instance *in, const char *id) {
     return NULL;
 }
 
-static void free_attempt(attempt *a) {
-    if (a->ready_fd >= 0) close(a->ready_fd);
-    free(a->id);
-    free(a->dir);
-    free(a);
+/* Adds an attempt to the table (the lock held). Returns it, or NULL without memory. */
+static attempt *add_attempt(instance *in, const char *id) {
+    attempt *a = calloc(1, sizeof *a);
+    if (a == NULL || (a->id = strdup(id)) == NULL) { free(a); return NULL; }
+    a->epoch = in->epoch;
+    a->next = in->attempts;
+    in->attempts = a;
+    return a;
 }
 
-static int attempt_has_file(const attempt *a, const char *name) {
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s", a->dir, name);
-    return path_exists(path);
+static void remove_attempt(instance *in, attempt *gone) {
+    for (attempt **link = &in->attempts; *link != NULL; link = &(*link)->next)
+        if (*link == gone) { *link = gone->next; break; }
+    free(gone->id);
+    free(gone);
 }
 
-static long read_pid_file(const attempt *a, const char *name) {
-    char path[PATH_MAX], text[64];
-    snprintf(path, sizeof path, "%s/%s", a->dir, name);
-    if (read_small_file(path, text, sizeof text) <= 0) return 0;
-    long pid = strtol(text, NULL, 10);
-    return pid > 0 ? pid : 0;
+/* ---- The supervisor's connection ----------------------------------------------------------- */
+
+/* Writes one frame to the supervisor. Returns 0, or -1 when there is no connection. */
+static int send_frame(instance *in, supervisor_frame *f) {
+    const char *bytes = frame_finish(f);
+    int rc = -1;
+    pthread_mutex_lock(&in->send_lock);
+    pthread_mutex_lock(&in->lock);
+    int fd = in->connection;
+    pthread_mutex_unlock(&in->lock);
+    if (fd >= 0 && bytes != NULL) {
+        size_t done = 0;
+        while (done < f->length) {
+            ssize_t n = send(fd, bytes + done, f->length - done, MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            done += (size_t)n;
+        }
+        rc = done == f->length ? 0 : -1;
+    }
+    pthread_mutex_unlock(&in->send_lock);
+    frame_free(f);
+    return rc;
 }
 
-/* The job runs: tell the host once per attempt, across server restarts (the marker file). */
-static void job_became_running(instance *in, attempt *a, pid_t job_pid) {
-    char path[PATH_MAX], detail[32];
-    a->job_pid = job_pid;
-    snprintf(path, sizeof path, "%s/reported_running", a->dir);
-    if (!path_exists(path)) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+/* Connects to the state directory's supervisor, starting one if none listens. The socket is
+ * reached through /proc/self/fd, because a unix socket's path is limited to 108 bytes and a
+ * state directory is not. Returns the connected socket, or -1 with `err` set. */
+static int connect_supervisor(instance *in, char *err, size_t err_size) {
+    int dir_fd = open(in->state_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) {
+        set_err(err, err_size, "the process executor cannot open its state directory '%s' (%s); check that the data directory is writable.", in->state_dir, strerror(errno));
+        return -1;
+    }
+    struct sockaddr_un address;
+    memset(&address, 0, sizeof address);
+    address.sun_family = AF_UNIX;
+    snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d/" SUPERVISOR_SOCKET, dir_fd);
+    int spawned = 0;
+    int64_t deadline = monotonic_ms() + 5000;
+    for (;;) {
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (fd >= 0 && connect(fd, (struct sockaddr *)&address, sizeof address) == 0) {
+            close(dir_fd);
+            return fd;
+        }
         if (fd >= 0) close(fd);
-        snprintf(detail, sizeof detail, "pid %ld", (long)job_pid);
-        in->host->attempt_running(in->host->ctx, a->id, detail);
+        if (!spawned) {
+            /* The supervisor daemonizes: the process spawned here exits at once, and is reaped
+             * here, while the supervisor itself is adopted by init. */
+            char *argv[] = {"docket-supervisor", "--state", in->state_dir, NULL};
+            char *envp[] = {NULL}; /* it runs as root: nothing of a job definition may reach it */
+            posix_spawnattr_t attr;
+            posix_spawn_file_actions_t actions;
+            posix_spawnattr_init(&attr);
+            posix_spawn_file_actions_init(&actions);
+            sigset_t none, all;
+            sigemptyset(&none);
+            sigfillset(&all);
+            posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+            posix_spawnattr_setsigmask(&attr, &none);
+            posix_spawnattr_setsigdefault(&attr, &all);
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+            posix_spawn_file_actions_adddup2(&actions, 1, 2);
+            pid_t pid = 0;
+            int rc = posix_spawn(&pid, in->cfg.supervisor_path, &actions, &attr, argv, envp);
+            posix_spawn_file_actions_destroy(&actions);
+            posix_spawnattr_destroy(&attr);
+            if (rc != 0) {
+                close(dir_fd);
+                set_err(err, err_size, "the process executor cannot start its supervisor '%s' (posix_spawn: %s); check config key 'supervisor_path'.", in->cfg.supervisor_path, strerror(rc));
+                return -1;
+            }
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {} /* ECHILD if the host ignores SIGCHLD */
+            spawned = 1;
+        }
+        if (monotonic_ms() > deadline) {
+            close(dir_fd);
+            set_err(err, err_size, "the process executor's supervisor '%s' did not open %s/" SUPERVISOR_SOCKET " within 5 s; run it by hand (docket-supervisor --state DIR) to see why.", in->cfg.supervisor_path, in->state_dir);
+            return -1;
+        }
+        struct timespec pause = {0, 5 * 1000000};
+        nanosleep(&pause, NULL);
     }
-    for (int sig = 1; sig < 64; sig++)
-        if (a->pending_signals & (1ULL << sig)) kill(-job_pid, sig);
-    a->pending_signals = 0;
 }
 
-/* Whether an adopted attempt's shim still runs: the pid is alive, not our zombie, and its
- * command line names this attempt's state directory (a recycled pid does not). */
-static int shim_alive(const attempt *a) {
-    if (a->shim_pid <= 0) return 0;
-    if (is_our_child(a->shim_pid)) return !reap_child(a->shim_pid, 0, NULL);
-    if (kill(a->shim_pid, 0) != 0 && errno == ESRCH) return 0;
-    char path[64], cmdline[8192];
-    snprintf(path, sizeof path, "/proc/%ld/cmdline", (long)a->shim_pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno == ENOENT ? 0 : 1; /* no /proc: trust kill() */
-    ssize_t n = read(fd, cmdline, sizeof cmdline - 1);
-    close(fd);
-    if (n <= 0) return 0; /* a zombie has an empty command line */
-    cmdline[n] = '\0';
-    for (ssize_t i = 0; i < n; i += (ssize_t)strlen(cmdline + i) + 1)
-        if (strcmp(cmdline + i, "--state") == 0 && i + 8 < n && strcmp(cmdline + i + 8, a->dir) == 0) return 1;
-    return 0;
-}
+/* ---- Reports ------------------------------------------------------------------------------ */
 
-/* Reads the outcome from the state directory, reports it, removes the cgroups and the
- * directory. Called by the watcher without the lock; the attempt stays listed until done. */
-static void finish_attempt(instance *in, attempt *a) {
-    char path[PATH_MAX + 32], text[2048], launch_error[1024], reason[1200];
-    char v2[PATH_MAX], mem[PATH_MAX], cpu[PATH_MAX];
-    int status = 0;
-
-    /* 1. Reap the shim if it is our child: it closed the pipe or wrote exit only to exit. */
-    if (a->shim_pid > 0) reap_child(a->shim_pid, 1, &status);
-
-    /* 2. The outcome the shim recorded. */
-    docket_attempt_exit ex;
-    memset(&ex, 0, sizeof ex);
-    ex.struct_size = sizeof ex;
-    snprintf(path, sizeof path, "%s/exit", a->dir);
-    if (read_small_file(path, text, sizeof text) <= 0) {
-        ex.outcome = DOCKET_EXIT_LOST;
-        ex.reason = LOST_REASON;
-    } else if (strncmp(text, "launch_failed", 13) == 0) {
-        snprintf(path, sizeof path, "%s/launch_error", a->dir);
-        if (read_small_file(path, launch_error, sizeof launch_error) <= 0)
-            snprintf(launch_error, sizeof launch_error, "the supervisor could not start the command");
-        snprintf(reason, sizeof reason, "CannotStartContainerError: %s", launch_error);
-        ex.outcome = DOCKET_EXIT_LAUNCH_FAILED;
-        ex.reason = reason;
-    } else if (read_keyed_number(text, "signal") >= 0) {
-        ex.outcome = DOCKET_EXIT_SIGNAL;
-        ex.signal = (int32_t)read_keyed_number(text, "signal");
-        ex.exit_code = 128 + ex.signal;
-    } else {
-        ex.outcome = DOCKET_EXIT_CODE;
-        ex.exit_code = (int32_t)read_keyed_number(text, "code");
-    }
-    long long stopped = read_keyed_number(text, "stopped_at_ms");
-    ex.stopped_at_ms = stopped > 0 ? stopped : 0;
-    snprintf(path, sizeof path, "%s/started_at_ms", a->dir);
-    if (read_small_file(path, text, sizeof text) > 0) ex.started_at_ms = strtoll(text, NULL, 10);
-
-    /* 3. Whether the kernel killed it for memory: v2 memory.events, v1 oom_control, or v1's
-     *    failcnt with a SIGKILL on kernels without the oom_kill counter. */
-    cgroup_paths(a->id, v2, mem, cpu);
-    int oom = 0;
+/* Whether the kernel killed the attempt for memory: v2 memory.events, v1 oom_control, or
+ * v1's failcnt with a SIGKILL on kernels without the oom_kill counter. */
+static int was_oom_killed(const char *attempt_id, int signal_number) {
+    char v2[PATH_MAX], mem[PATH_MAX], cpu[PATH_MAX], path[PATH_MAX + 32], text[2048];
+    cgroup_paths(attempt_id, v2, mem, cpu);
     snprintf(path, sizeof path, "%s/memory.events", v2);
-    if (read_small_file(path, text, sizeof text) > 0 && read_keyed_number(text, "oom_kill") > 0) oom = 1;
+    if (read_small_file(path, text, sizeof text) > 0 && read_keyed_number(text, "oom_kill") > 0) return 1;
     snprintf(path, sizeof path, "%s/memory.oom_control", mem);
-    if (read_small_file(path, text, sizeof text) > 0) {
-        long long kills = read_keyed_number(text, "oom_kill");
-        if (kills > 0) oom = 1;
-        snprintf(path, sizeof path, "%s/memory.failcnt", mem);
-        if (kills < 0 && ex.signal == SIGKILL && read_small_file(path, text, sizeof text) > 0 && strtoll(text, NULL, 10) > 0) oom = 1;
-    }
-    if (oom && (ex.outcome == DOCKET_EXIT_CODE || ex.outcome == DOCKET_EXIT_SIGNAL)) {
-        ex.oom_killed = 1;
-        ex.reason = OOM_REASON;
-    }
-    if (ex.outcome == DOCKET_EXIT_LOST) {
-        host_log(in, DOCKET_LOG_WARNING, "attempt %s: the docket-shim (pid %ld) ended without writing %s/exit", a->id, (long)a->shim_pid, a->dir);
-        /* The job may still run, unsupervised. Its group is surely ours while the shim we
-         * spawned was alive a moment ago; an adopted job's group may be a recycled id, so
-         * only the cgroup cleanup below stops that one. */
-        if (!a->adopted && a->job_pid > 0) kill(-a->job_pid, SIGKILL);
-    }
+    if (read_small_file(path, text, sizeof text) <= 0) return 0;
+    long long kills = read_keyed_number(text, "oom_kill");
+    if (kills > 0) return 1;
+    snprintf(path, sizeof path, "%s/memory.failcnt", mem);
+    return kills < 0 && signal_number == SIGKILL && read_small_file(path, text, sizeof text) > 0 && strtoll(text, NULL, 10) > 0;
+}
 
-    /* 4. Report, then forget: a crash in between re-reports rather than loses the exit. */
-    in->host->attempt_exited(in->host->ctx, a->id, &ex);
+static void remove_attempt_cgroups(const char *attempt_id) {
+    char v2[PATH_MAX], mem[PATH_MAX], cpu[PATH_MAX];
+    cgroup_paths(attempt_id, v2, mem, cpu);
     remove_cgroup(v2);
     remove_cgroup(mem);
     remove_cgroup(cpu);
-    remove_tree(a->dir);
 }
 
-/* Handles readiness lines and EOF from one spawned attempt's pipe. Called with the lock. */
-static void read_readiness(instance *in, attempt *a) {
-    for (;;) {
-        char chunk[64];
-        ssize_t n = read(a->ready_fd, chunk, sizeof chunk);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return; /* EAGAIN: wait for more */
-        if (n == 0) { a->shim_done = 1; return; }
-        for (ssize_t i = 0; i < n; i++) {
-            if (chunk[i] != '\n') {
-                if (a->line_length < sizeof a->line - 1) a->line[a->line_length++] = chunk[i];
-                continue;
-            }
-            a->line[a->line_length] = '\0';
-            a->line_length = 0;
-            long pid = strtol(a->line, NULL, 10);
-            if (pid > 0 && a->job_pid == 0) job_became_running(in, a, (pid_t)pid);
+/* Reports an exit, removes the attempt's cgroups, then lets the supervisor forget it: a crash
+ * in between repeats a report rather than loses one. Called by the watcher without the lock. */
+static void report_exit(instance *in, const char *attempt_id, docket_attempt_exit *ex, int acknowledge) {
+    if (ex->outcome == DOCKET_EXIT_CODE || ex->outcome == DOCKET_EXIT_SIGNAL) {
+        if (was_oom_killed(attempt_id, ex->signal)) {
+            ex->oom_killed = 1;
+            ex->reason = OOM_REASON;
         }
     }
-}
-
-/* Checks an adopted attempt: its exit file, its shim, its pid file. Called with the lock. */
-static void check_adopted(instance *in, attempt *a, int64_t now) {
-    if (a->job_pid == 0) {
-        long pid = read_pid_file(a, "pid");
-        if (pid > 0) job_became_running(in, a, (pid_t)pid);
+    in->host->attempt_exited(in->host->ctx, attempt_id, ex);
+    remove_attempt_cgroups(attempt_id);
+    if (acknowledge) {
+        supervisor_frame f = {0};
+        frame_add(&f, "ack");
+        frame_add(&f, attempt_id);
+        send_frame(in, &f);
     }
-    if (attempt_has_file(a, "exit")) { a->shim_done = 1; return; }
-    if (a->shim_pid == 0) a->shim_pid = (pid_t)read_pid_file(a, "shim_pid");
-    if (a->shim_pid == 0 ? now - a->adopted_at_ms > LAUNCH_GRACE_MS : !shim_alive(a))
-        a->shim_done = 1; /* finish_attempt rereads exit: it may have appeared meanwhile */
 }
 
-static void *watch_attempts(void *arg) {
-    instance *in = arg;
-    struct pollfd *fds = NULL;
-    attempt **owners = NULL;
-    size_t capacity = 0;
-
+/* running ID PID STARTED_MS */
+static void on_running(instance *in, char **fields, int count) {
+    if (count < 4) return;
+    long pid = strtol(fields[2], NULL, 10);
     pthread_mutex_lock(&in->lock);
-    while (!in->stopping) {
-        /* 1. What to wait for: the wake pipe, every live readiness pipe, the next deadline. */
-        size_t count = 1;
-        for (attempt *a = in->attempts; a != NULL; a = a->next) count++;
-        if (count > capacity) {
-            capacity = count * 2;
-            struct pollfd *nf = realloc(fds, capacity * sizeof *fds);
-            attempt **no = nf ? realloc(owners, capacity * sizeof *owners) : NULL;
-            if (nf) fds = nf;
-            if (no) owners = no;
-            if (!nf || !no) { capacity = 0; pthread_mutex_unlock(&in->lock); sleep(1); pthread_mutex_lock(&in->lock); continue; }
-        }
-        int64_t now = monotonic_ms();
-        int timeout = -1;
-        size_t n = 1;
-        fds[0] = (struct pollfd){.fd = in->wake[0], .events = POLLIN};
-        for (attempt *a = in->attempts; a != NULL; a = a->next) {
-            if (a->finishing) continue;
-            if (a->ready_fd >= 0 && !a->shim_done) {
-                fds[n] = (struct pollfd){.fd = a->ready_fd, .events = POLLIN};
-                owners[n++] = a;
-            }
-            if (a->adopted && (timeout < 0 || timeout > ADOPTED_POLL_MS)) timeout = ADOPTED_POLL_MS;
-            if (a->kill_at_ms > 0 && a->job_pid > 0) {
-                int64_t wait = a->kill_at_ms > now ? a->kill_at_ms - now : 0;
-                if (timeout < 0 || wait < timeout) timeout = (int)(wait > INT_MAX ? INT_MAX : wait);
-            }
-        }
-        pthread_mutex_unlock(&in->lock);
-        poll(fds, (nfds_t)n, timeout);
+    attempt *a = find_attempt(in, fields[1]);
+    if (a == NULL) a = add_attempt(in, fields[1]); /* left by a previous instance: adopt it */
+    int report = a != NULL && a->job_pid == 0 && pid > 0;
+    if (a != NULL) {
+        a->epoch = in->epoch;
+        if (pid > 0) a->job_pid = (pid_t)pid;
+    }
+    pthread_mutex_unlock(&in->lock);
+    if (report) {
+        char detail[32];
+        snprintf(detail, sizeof detail, "pid %ld", pid);
+        in->host->attempt_running(in->host->ctx, fields[1], detail);
+    }
+}
+
+/* exited ID KIND VALUE STARTED_MS STOPPED_MS LAUNCH_ERROR */
+static void on_exited(instance *in, char **fields, int count) {
+    if (count < 7) return;
+    pthread_mutex_lock(&in->lock);
+    attempt *a = find_attempt(in, fields[1]);
+    if (a == NULL) a = add_attempt(in, fields[1]);
+    if (a == NULL || a->ended) { pthread_mutex_unlock(&in->lock); return; }
+    a->ended = 1;
+    pthread_mutex_unlock(&in->lock);
+
+    char reason[1200];
+    docket_attempt_exit ex;
+    memset(&ex, 0, sizeof ex);
+    ex.struct_size = sizeof ex;
+    long long value = strtoll(fields[3], NULL, 10);
+    ex.started_at_ms = strtoll(fields[4], NULL, 10);
+    ex.stopped_at_ms = strtoll(fields[5], NULL, 10);
+    if (strcmp(fields[2], "launch_failed") == 0) {
+        snprintf(reason, sizeof reason, "CannotStartContainerError: %s", fields[6][0] ? fields[6] : "the supervisor could not start the command");
+        ex.outcome = DOCKET_EXIT_LAUNCH_FAILED;
+        ex.reason = reason;
+    } else if (strcmp(fields[2], "signal") == 0) {
+        ex.outcome = DOCKET_EXIT_SIGNAL;
+        ex.signal = (int32_t)value;
+        ex.exit_code = 128 + ex.signal;
+    } else {
+        ex.outcome = DOCKET_EXIT_CODE;
+        ex.exit_code = (int32_t)value;
+    }
+    report_exit(in, fields[1], &ex, 1);
+    pthread_mutex_lock(&in->lock);
+    a = find_attempt(in, fields[1]);
+    if (a != NULL) remove_attempt(in, a);
+    pthread_mutex_unlock(&in->lock);
+}
+
+/* After a (re)connection's replay: an attempt the supervisor did not mention is gone (its
+ * supervisor died, and its jobs with it). Reported lost, one at a time, without the lock. */
+static void reconcile(instance *in) {
+    for (;;) {
         pthread_mutex_lock(&in->lock);
-        if (in->stopping) break;
+        attempt *lost = NULL;
+        for (attempt *a = in->attempts; a != NULL && lost == NULL; a = a->next)
+            if (!a->ended && a->epoch != in->epoch) lost = a;
+        char *id = lost ? strdup(lost->id) : NULL;
+        if (lost) { remove_attempt(in, lost); }
+        pthread_mutex_unlock(&in->lock);
+        if (lost == NULL) return;
+        if (id == NULL) continue;
+        host_log(in, DOCKET_LOG_WARNING, "attempt %s: its supervisor ended without recording an exit", id);
+        docket_attempt_exit ex;
+        memset(&ex, 0, sizeof ex);
+        ex.struct_size = sizeof ex;
+        ex.outcome = DOCKET_EXIT_LOST;
+        ex.reason = LOST_REASON;
+        report_exit(in, id, &ex, 0); /* removing its cgroups also stops what is left of it */
+        free(id);
+    }
+}
+
+/* Handles every complete frame in the watcher's buffer. Returns 0 when the supervisor said
+ * this connection was replaced by a newer instance's. */
+static int handle_frames(instance *in) {
+    size_t offset = 0;
+    int keep = 1;
+    while (in->buffered - offset >= 4) {
+        uint32_t size = frame_payload_length(in->buffer + offset);
+        if (in->buffered - offset - 4 < size) break;
+        char **fields = NULL;
+        int count = frame_fields(in->buffer + offset + 4, size, &fields);
+        offset += 4 + size;
+        if (count < 1) { free(fields); continue; }
+        if (strcmp(fields[0], "running") == 0) on_running(in, fields, count);
+        else if (strcmp(fields[0], "exited") == 0) on_exited(in, fields, count);
+        else if (strcmp(fields[0], "replaced") == 0) keep = 0;
+        else if (strcmp(fields[0], "synced") == 0) {
+            reconcile(in);
+            pthread_mutex_lock(&in->lock);
+            in->synced = 1;
+            pthread_cond_broadcast(&in->changed);
+            pthread_mutex_unlock(&in->lock);
+        }
+        free(fields);
+    }
+    memmove(in->buffer, in->buffer + offset, in->buffered - offset);
+    in->buffered -= offset;
+    return keep;
+}
+
+/* Reads what the supervisor sent. Returns 0 at EOF or on an error. */
+static int read_connection(instance *in, int fd) {
+    if (in->buffer_capacity - in->buffered < 65536) {
+        size_t capacity = in->buffer_capacity * 2 + 65536;
+        char *bigger = realloc(in->buffer, capacity);
+        if (bigger == NULL) return 0;
+        in->buffer = bigger;
+        in->buffer_capacity = capacity;
+    }
+    ssize_t n;
+    do n = recv(fd, in->buffer + in->buffered, in->buffer_capacity - in->buffered, MSG_DONTWAIT);
+    while (n < 0 && errno == EINTR);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 1;
+    if (n <= 0) return 0;
+    in->buffered += (size_t)n;
+    return 1;
+}
+
+static void drop_connection(instance *in) {
+    pthread_mutex_lock(&in->send_lock);
+    pthread_mutex_lock(&in->lock);
+    if (in->connection >= 0) close(in->connection);
+    in->connection = -1;
+    in->synced = 0;
+    in->buffered = 0;
+    pthread_mutex_unlock(&in->lock);
+    pthread_mutex_unlock(&in->send_lock);
+}
+
+/* The watcher: reads the supervisor's reports, reconnects (starting a new supervisor) when
+ * the connection breaks, and sends the SIGKILLs that follow terminate's grace period. */
+static void *watch_supervisor(void *arg) {
+    instance *in = arg;
+    int64_t reconnect_at = 0;
+    for (;;) {
+        pthread_mutex_lock(&in->lock);
+        int stopping = in->stopping, fd = in->connection;
+        int64_t now = monotonic_ms(), next_kill = 0;
+        for (attempt *a = in->attempts; a != NULL; a = a->next)
+            if (a->kill_at_ms > 0 && !a->ended && (next_kill == 0 || a->kill_at_ms < next_kill)) next_kill = a->kill_at_ms;
+        pthread_mutex_unlock(&in->lock);
+        if (stopping) break;
+
+        if (fd < 0 && now >= reconnect_at) {
+            char err[512];
+            int connected = connect_supervisor(in, err, sizeof err);
+            if (connected < 0) {
+                host_log(in, DOCKET_LOG_ERROR, "%s", err);
+                reconnect_at = now + 1000;
+            } else {
+                pthread_mutex_lock(&in->lock);
+                in->connection = fd = connected;
+                in->epoch++;
+                pthread_mutex_unlock(&in->lock);
+                host_log(in, DOCKET_LOG_WARNING, "reconnected to the supervisor in %s", in->state_dir);
+            }
+        }
+        int timeout = -1;
+        if (next_kill > 0) timeout = next_kill > now ? (int)(next_kill - now > INT_MAX ? INT_MAX : next_kill - now) : 0;
+        if (fd < 0) timeout = timeout < 0 || timeout > 1000 ? 1000 : timeout;
+        struct pollfd fds[2] = {{.fd = in->wake[0], .events = POLLIN}, {.fd = fd, .events = POLLIN}};
+        poll(fds, fd >= 0 ? 2 : 1, timeout);
         if (fds[0].revents) {
             char drain[64];
             while (read(in->wake[0], drain, sizeof drain) > 0) {}
         }
-
-        /* 2. Readiness and EOF; adopted attempts; SIGKILLs that are due. Attempts only leave
-         *    the list in step 3, on this thread, so owners[] is still valid. */
-        for (size_t i = 1; i < n; i++)
-            if (fds[i].revents) read_readiness(in, owners[i]);
-        now = monotonic_ms();
-        for (attempt *a = in->attempts; a != NULL; a = a->next) {
-            if (a->finishing) continue;
-            if (a->adopted && !a->shim_done) check_adopted(in, a, now);
-            if (a->kill_at_ms > 0 && a->job_pid > 0 && now >= a->kill_at_ms && !a->shim_done) {
-                kill(-a->job_pid, SIGKILL);
-                a->kill_at_ms = 0;
+        if (fd >= 0 && fds[1].revents) {
+            int open_still = read_connection(in, fd);
+            if (!handle_frames(in)) {
+                host_log(in, DOCKET_LOG_WARNING, "another instance took over the supervisor in %s; this one stops following its attempts", in->state_dir);
+                drop_connection(in);
+                pthread_mutex_lock(&in->lock);
+                in->stopping = 1; /* start and signal answer UNAVAILABLE from now on */
+                pthread_mutex_unlock(&in->lock);
+                break;
+            }
+            if (!open_still) {
+                host_log(in, DOCKET_LOG_WARNING, "the connection to the supervisor in %s broke; reconnecting", in->state_dir);
+                drop_connection(in);
+                reconnect_at = 0;
             }
         }
 
-        /* 3. Report the ended ones without the lock (file I/O, cgroup removal), one by one. */
+        /* SIGKILLs that are due. */
+        now = monotonic_ms();
         for (;;) {
-            attempt *done = NULL;
-            for (attempt *a = in->attempts; a != NULL; a = a->next)
-                if (a->shim_done && !a->finishing) { done = a; break; }
-            if (done == NULL || in->stopping) break;
-            done->finishing = 1;
-            pthread_mutex_unlock(&in->lock);
-            finish_attempt(in, done);
+            char *due = NULL;
             pthread_mutex_lock(&in->lock);
-            for (attempt **link = &in->attempts; *link != NULL; link = &(*link)->next)
-                if (*link == done) { *link = done->next; break; }
-            free_attempt(done);
+            for (attempt *a = in->attempts; a != NULL && due == NULL; a = a->next)
+                if (a->kill_at_ms > 0 && !a->ended && now >= a->kill_at_ms) {
+                    a->kill_at_ms = 0;
+                    due = strdup(a->id);
+                }
+            pthread_mutex_unlock(&in->lock);
+            if (due == NULL) break;
+            supervisor_frame f = {0};
+            frame_add(&f, "signal");
+            frame_add(&f, due);
+            frame_add_number(&f, SIGKILL);
+            send_frame(in, &f);
+            free(due);
         }
     }
-    pthread_mutex_unlock(&in->lock);
-    free(fds);
-    free(owners);
     return NULL;
 }
 
 /* ---- The executor table ------------------------------------------------------------------ */
 
 static void free_instance(instance *in) {
-    while (in->attempts != NULL) {
-        attempt *a = in->attempts;
-        in->attempts = a->next;
-        free_attempt(a);
-    }
+    while (in->attempts != NULL) remove_attempt(in, in->attempts);
+    if (in->connection >= 0) close(in->connection);
     if (in->wake[0] >= 0) close(in->wake[0]);
     if (in->wake[1] >= 0) close(in->wake[1]);
-    free(in->cfg.shim_path);
+    free(in->cfg.supervisor_path);
     free(in->cfg.run_as_user);
     free(in->state_dir);
+    free(in->buffer);
     pthread_mutex_destroy(&in->lock);
+    pthread_mutex_destroy(&in->send_lock);
+    pthread_cond_destroy(&in->changed);
     free(in);
 }
 
 static void plugin_anchor(void) {}
 
-/* docket-shim next to this shared object, as SwiftPM and the installer place it. */
-static char *default_shim_path(void) {
+/* docket-supervisor next to this shared object, as SwiftPM and the installer place it. */
+static char *default_supervisor_path(void) {
     Dl_info info;
     if (dladdr((void *)(uintptr_t)&plugin_anchor, &info) == 0 || info.dli_fname == NULL) return NULL;
     const char *slash = strrchr(info.dli_fname, '/');
-    if (slash == NULL) return strdup("./docket-shim");
-    return format_string("%.*s/docket-shim", (int)(slash - info.dli_fname), info.dli_fname);
+    if (slash == NULL) return strdup("./docket-supervisor");
+    return format_string("%.*s/docket-supervisor", (int)(slash - info.dli_fname), info.dli_fname);
 }
 
 static long long total_memory_mib(void) {
@@ -811,33 +877,6 @@ static long long total_memory_mib(void) {
     if (read_small_file("/proc/meminfo", text, sizeof text) <= 0) return 0;
     const char *line = strstr(text, "MemTotal:");
     return line == NULL ? 0 : strtoll(line + 9, NULL, 10) / 1024;
-}
-
-/* Follows every attempt directory a previous instance left in the state directory. */
-static void adopt_leftovers(instance *in) {
-    DIR *d = opendir(in->state_dir);
-    if (d == NULL) return;
-    struct dirent *entry;
-    int64_t now = monotonic_ms();
-    while ((entry = readdir(d)) != NULL) {
-        if (entry->d_name[0] == '.') continue;
-        char *dir = format_string("%s/%s", in->state_dir, entry->d_name);
-        struct stat st;
-        attempt *a = dir ? calloc(1, sizeof *a) : NULL;
-        if (a == NULL || stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) { free(dir); free(a); continue; }
-        a->id = strdup(entry->d_name);
-        a->dir = dir;
-        a->ready_fd = -1;
-        a->adopted = 1;
-        a->adopted_at_ms = now;
-        a->shim_pid = (pid_t)read_pid_file(a, "shim_pid");
-        /* job_pid stays 0: the watcher reads the pid file and reports RUNNING if the
-         * previous instance never did. */
-        a->next = in->attempts;
-        in->attempts = a;
-        host_log(in, DOCKET_LOG_INFO, "re-adopting attempt %s (docket-shim pid %ld)", a->id, (long)a->shim_pid);
-    }
-    closedir(d);
 }
 
 static docket_status process_create(const docket_host_api *host, const char *config_json,
@@ -853,21 +892,24 @@ static docket_status process_create(const docket_host_api *host, const char *con
     }
     in->host = host;
     in->wake[0] = in->wake[1] = -1;
+    in->connection = -1;
     pthread_mutex_init(&in->lock, NULL);
+    pthread_mutex_init(&in->send_lock, NULL);
+    pthread_cond_init(&in->changed, NULL);
     char buf[PATH_MAX];
     docket_status st;
 
     /* 1. Configuration and its defaults. */
     if ((st = parse_config(config_json, &in->cfg, err, err_size)) != DOCKET_OK) goto fail;
-    if (in->cfg.shim_path == NULL && (in->cfg.shim_path = default_shim_path()) == NULL) {
-        set_err(err, err_size, "the process executor could not locate its own file to find docket-shim next to it; set config key 'shim_path' to the docket-shim executable.");
+    if (in->cfg.supervisor_path == NULL && (in->cfg.supervisor_path = default_supervisor_path()) == NULL) {
+        set_err(err, err_size, "the process executor could not locate its own file to find docket-supervisor next to it; set config key 'supervisor_path' to the docket-supervisor executable.");
         st = DOCKET_E_INVALID_CONFIG;
         goto fail;
     }
-    struct stat shim_st;
-    if (stat(in->cfg.shim_path, &shim_st) != 0 || !S_ISREG(shim_st.st_mode) || access(in->cfg.shim_path, X_OK) != 0) {
-        set_err(err, err_size, "shim_path '%s' is missing or not an executable file; build and install docket-shim there (swift build --product docket-shim puts it next to the plugin) or set config key 'shim_path' to its location.",
-                in->cfg.shim_path);
+    struct stat supervisor_st;
+    if (stat(in->cfg.supervisor_path, &supervisor_st) != 0 || !S_ISREG(supervisor_st.st_mode) || access(in->cfg.supervisor_path, X_OK) != 0) {
+        set_err(err, err_size, "supervisor_path '%s' is missing or not an executable file; build and install docket-supervisor there (swift build --product docket-supervisor puts it next to the plugin) or set config key 'supervisor_path' to its location.",
+                in->cfg.supervisor_path);
         st = DOCKET_E_INVALID_CONFIG;
         goto fail;
     }
@@ -887,9 +929,9 @@ static docket_status process_create(const docket_host_api *host, const char *con
     in->vcpu_millis = (int64_t)((in->cfg.vcpus > 0 ? in->cfg.vcpus : (double)(cpus > 0 ? cpus : 1)) * 1000.0 + 0.5);
     in->memory_mib = in->cfg.memory_mib > 0 ? in->cfg.memory_mib : total_memory_mib();
 
-    /* 2. The state directory, which outlives this instance. */
+    /* 2. The state directory, which outlives this instance, and the cgroups. */
     if (host->setting(host->ctx, "instance.state_dir", buf, sizeof buf) != DOCKET_OK || buf[0] != '/') {
-        set_err(err, err_size, "the host gave no absolute 'instance.state_dir' setting, where the process executor keeps its attempts; this is a host bug.");
+        set_err(err, err_size, "the host gave no absolute 'instance.state_dir' setting, where the process executor keeps its supervisor; this is a host bug.");
         st = DOCKET_E_INTERNAL;
         goto fail;
     }
@@ -898,22 +940,34 @@ static docket_status process_create(const docket_host_api *host, const char *con
     if (in->cgroup_mode == CGROUPS_NONE)
         host_log(in, DOCKET_LOG_WARNING, "memory and vCPU limits are not enforced: %s", in->cgroup_why);
 
-    /* 3. Re-adopt what a previous instance left running, then start following it. Exits
-     *    already recorded are reported by the watcher, after create has returned. */
+    /* 3. The supervisor (the one a previous instance left, or a new one) and its replay: when
+     *    create returns, the table holds every attempt it still has, for list_running. */
     if (pipe2(in->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         set_err(err, err_size, "the process executor could not create its wake-up pipe (pipe2: %s); raise the open file limit.", strerror(errno));
         st = DOCKET_E_INTERNAL;
         goto fail;
     }
-    adopt_leftovers(in);
-    /* Reports never come from inside create: the watcher's first look at adopted
-     * attempts follows its first 150 ms poll, well after create has returned. */
-    int rc = pthread_create(&in->watcher, NULL, watch_attempts, in);
+    in->connection = connect_supervisor(in, err, err_size);
+    if (in->connection < 0) {
+        st = DOCKET_E_UNAVAILABLE;
+        goto fail;
+    }
+    in->epoch = 1;
+    int rc = pthread_create(&in->watcher, NULL, watch_supervisor, in);
     if (rc != 0) {
         set_err(err, err_size, "the process executor could not start its watcher thread (pthread_create: %s); raise the thread limit.", strerror(rc));
         st = DOCKET_E_INTERNAL;
         goto fail;
     }
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 5;
+    pthread_mutex_lock(&in->lock);
+    while (!in->synced && in->connection >= 0)
+        if (pthread_cond_timedwait(&in->changed, &in->lock, &until) != 0) break;
+    int synced = in->synced;
+    pthread_mutex_unlock(&in->lock);
+    if (!synced) host_log(in, DOCKET_LOG_WARNING, "the supervisor in %s did not list its attempts within 5 s; they are reported as it does", in->state_dir);
     *out_instance = in;
     return DOCKET_OK;
 fail:
@@ -929,7 +983,7 @@ static void process_destroy(void *instance_ptr) {
     pthread_mutex_unlock(&in->lock);
     wake_watcher(in);
     pthread_join(in->watcher, NULL);
-    /* The jobs and their shims keep running; the next instance adopts their directories. */
+    /* The jobs keep running under the supervisor; the next instance's connection adopts them. */
     free_instance(in);
 }
 
@@ -941,7 +995,10 @@ static docket_status process_capacity(void *instance_ptr, docket_executor_capaci
     docket_executor_capacity c;
     memset(&c, 0, sizeof c);
     c.struct_size = sizeof c;
-    c.healthy = 1;
+    pthread_mutex_lock(&in->lock);
+    c.healthy = in->connection >= 0 && !in->stopping;
+    pthread_mutex_unlock(&in->lock);
+    if (!c.healthy) c.health_reason = "the process executor's supervisor is not reachable; it is being restarted";
     c.vcpu_millis = in->vcpu_millis;
     c.memory_mib = in->memory_mib;
     size_t size = out->struct_size < sizeof c ? out->struct_size : sizeof c;
@@ -951,41 +1008,7 @@ static docket_status process_capacity(void *instance_ptr, docket_executor_capaci
     return DOCKET_OK;
 }
 
-/* Puts the job's environment, NUL-separated, into an anonymous file for the shim's --env-fd,
- * returning a close-on-exec descriptor at 10 or above (the file actions rewrite 0-4). */
-static int environment_fd(const docket_attempt_spec *spec, const char *dir) {
-    int fd = memfd_create("docket-env", MFD_CLOEXEC);
-    if (fd < 0) { /* kernels before 3.17: an unlinked file in the 0700 state directory */
-        char path[PATH_MAX + 8];
-        snprintf(path, sizeof path, "%s/env", dir);
-        fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-        if (fd < 0) return -1;
-        unlink(path);
-    }
-    for (uint32_t i = 0; i < spec->env_count; i++) {
-        const char *entry = spec->env[i];
-        if (entry == NULL || strchr(entry, '=') == NULL) continue;
-        /* Later entries win (executor.h), but getenv returns the first: keep only the last. */
-        size_t name_length = (size_t)(strchr(entry, '=') - entry) + 1;
-        int overridden = 0;
-        for (uint32_t k = i + 1; k < spec->env_count && !overridden; k++)
-            overridden = spec->env[k] != NULL && strncmp(spec->env[k], entry, name_length) == 0;
-        if (overridden) continue;
-        size_t length = strlen(entry) + 1, done = 0;
-        while (done < length) {
-            ssize_t n = write(fd, entry + done, length - done);
-            if (n < 0 && errno == EINTR) continue;
-            if (n < 0) { close(fd); return -1; }
-            done += (size_t)n;
-        }
-    }
-    int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
-    close(fd);
-    if (high >= 0 && lseek(high, 0, SEEK_SET) != 0) { close(high); return -1; }
-    return high;
-}
-
-/* An attempt id names directories, so it must be one safe path component. */
+/* An attempt id names cgroups, so it must be one safe path component. */
 static int is_safe_component(const char *s) {
     if (s == NULL || s[0] == '\0' || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strlen(s) > 200) return 0;
     for (const char *p = s; *p; p++)
@@ -1041,16 +1064,35 @@ undo:
     return -1;
 }
 
+/* Appends the job's environment to a start frame: "ENVC" then the entries. Later entries win
+ * (executor.h), but getenv returns the first, so only the last of each name is kept. */
+static void add_environment(supervisor_frame *f, const docket_attempt_spec *spec) {
+    uint32_t kept = 0;
+    const char **entries = calloc(spec->env_count + 1, sizeof *entries);
+    if (entries == NULL) { f->failed = 1; return; }
+    for (uint32_t i = 0; i < spec->env_count; i++) {
+        const char *entry = spec->env[i];
+        if (entry == NULL || strchr(entry, '=') == NULL) continue;
+        size_t name_length = (size_t)(strchr(entry, '=') - entry) + 1;
+        int overridden = 0;
+        for (uint32_t k = i + 1; k < spec->env_count && !overridden; k++)
+            overridden = spec->env[k] != NULL && strncmp(spec->env[k], entry, name_length) == 0;
+        if (!overridden) entries[kept++] = entry;
+    }
+    frame_add_number(f, kept);
+    for (uint32_t i = 0; i < kept; i++) frame_add(f, entries[i]);
+    free(entries);
+}
+
 static docket_status process_start(void *instance_ptr, const docket_attempt_spec *spec,
                                    char *err, size_t err_size) {
     instance *in = instance_ptr;
-    char dir[PATH_MAX], procs[2][PATH_MAX + 16], why[PATH_MAX + 128];
-    char uid_text[24], gid_text[24];
+    char procs[2][PATH_MAX + 16], why[PATH_MAX + 128];
     int cgroup_count = 0;
 
     /* 1. The spec fields this executor depends on. */
     if (!is_safe_component(spec->attempt_id)) {
-        set_err(err, err_size, "spec field `attempt_id` '%s' is not a usable directory name; the host must pass \"<jobId>-<attemptNumber>\".", spec->attempt_id ? spec->attempt_id : "(null)");
+        set_err(err, err_size, "spec field `attempt_id` '%s' is not a usable name; the host must pass \"<jobId>-<attemptNumber>\".", spec->attempt_id ? spec->attempt_id : "(null)");
         return DOCKET_E_INVALID_ARGUMENT;
     }
     if (spec->argc == 0 || spec->argv == NULL || spec->argv[0] == NULL || spec->argv[0][0] == '\0') {
@@ -1064,43 +1106,47 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
 
     /* 2. Who the job runs as. Root runs jobs as `user` (else run_as_user) unless the
      *    compute environment allows root; anyone else runs jobs as itself. */
-    int switch_user = 0;
-    uid_t uid = 0;
-    gid_t gid = 0;
+    long uid = -1, gid = -1;
     if (geteuid() == 0) {
         const char *name = (spec->user != NULL && spec->user[0] != '\0') ? spec->user : NULL;
         if (spec->run_as_root_allowed != 1 && name == NULL) name = in->cfg.run_as_user;
         if (name != NULL) {
-            if (resolve_user(name, &uid, &gid) != 0) {
+            uid_t u;
+            gid_t g;
+            if (resolve_user(name, &u, &g) != 0) {
                 set_err(err, err_size, "attempt %s: spec field `user` '%s' is not a user on this host; create the account or set the job definition's user to an existing one.", spec->attempt_id, name);
                 return DOCKET_E_INVALID_ARGUMENT;
             }
-            if (uid == 0 && spec->run_as_root_allowed != 1) {
+            if (u == 0 && spec->run_as_root_allowed != 1) {
                 set_err(err, err_size, "attempt %s: spec field `user` '%s' is root, which this compute environment does not allow; use an unprivileged user or allow root jobs in the compute environment.", spec->attempt_id, name);
                 return DOCKET_E_INVALID_ARGUMENT;
             }
-            switch_user = 1;
+            uid = (long)u;
+            gid = (long)g;
         }
     }
 
+    /* 3. Into the table first, so the supervisor's report always finds it. */
     pthread_mutex_lock(&in->lock);
-    int duplicate = find_attempt(in, spec->attempt_id) != NULL;
-    pthread_mutex_unlock(&in->lock);
-    if (duplicate) {
+    if (in->connection < 0 || in->stopping) {
+        pthread_mutex_unlock(&in->lock);
+        set_err(err, err_size, "attempt %s: the process executor's supervisor is not reachable (it is being restarted); the attempt waits and is started again.", spec->attempt_id);
+        return DOCKET_E_UNAVAILABLE;
+    }
+    if (find_attempt(in, spec->attempt_id) != NULL) {
+        pthread_mutex_unlock(&in->lock);
         set_err(err, err_size, "attempt %s is already running on this instance; start each attempt id once.", spec->attempt_id);
         return DOCKET_E_INVALID_ARGUMENT;
     }
-
-    /* 3. The attempt's state directory, and the work dir handed to the job's user. */
-    snprintf(dir, sizeof dir, "%s/%s", in->state_dir, spec->attempt_id);
-    if (mkdir(dir, 0700) != 0) {
-        set_err(err, err_size, "attempt %s: cannot create its state directory '%s' (%s); check that instance.state_dir is writable and holds no stale copy.", spec->attempt_id, dir, strerror(errno));
+    attempt *a = add_attempt(in, spec->attempt_id);
+    pthread_mutex_unlock(&in->lock);
+    if (a == NULL) {
+        set_err(err, err_size, "attempt %s: out of memory recording it.", spec->attempt_id);
         return DOCKET_E_INTERNAL;
     }
-    if (switch_user && chown(spec->work_dir, uid, gid) != 0) {
-        set_err(err, err_size, "attempt %s: cannot hand work_dir '%s' to uid %ld (chown: %s); check that the host created it on a local file system.", spec->attempt_id, spec->work_dir, (long)uid, strerror(errno));
-        remove_tree(dir);
-        return DOCKET_E_INTERNAL;
+    if (uid >= 0 && chown(spec->work_dir, (uid_t)uid, (gid_t)gid) != 0) {
+        set_err(err, err_size, "attempt %s: cannot hand work_dir '%s' to uid %ld (chown: %s); check that the host created it on a local file system.", spec->attempt_id, spec->work_dir, uid, strerror(errno));
+        goto fail;
     }
 
     /* 4. Limits, or one line in the log saying why there are none; the ignored image. */
@@ -1117,174 +1163,79 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
         free(line);
     }
 
-    /* 5. Spawn the shim in its own session, with a readiness pipe as its fd 3 and the job's
-     *    environment readable from its fd 4. The shim's own environment stays empty: it runs
-     *    as root until the job starts, and LD_PRELOAD from a job definition must not reach it.
-     *    The pipe is close-on-exec here, so no other child of the server keeps it open and
-     *    hides the shim's EOF. */
-    int ready[2] = {-1, -1}, env_fd = -1;
-    const char **argv = calloc(18 + 2 * (size_t)cgroup_count + spec->argc + 1, sizeof *argv);
-    char *envp[] = {NULL};
-    docket_status st = DOCKET_E_INTERNAL;
-    if (argv == NULL) {
-        set_err(err, err_size, "attempt %s: out of memory building the shim's arguments.", spec->attempt_id);
-        goto fail;
+    /* 5. Hand it to the supervisor, which forks and execs it and reports RUNNING and the exit. */
+    supervisor_frame f = {0};
+    frame_add(&f, "start");
+    frame_add(&f, spec->attempt_id);
+    frame_add(&f, spec->log_path);
+    frame_add(&f, spec->work_dir);
+    frame_add_number(&f, uid);
+    frame_add_number(&f, gid);
+    frame_add_number(&f, cgroup_count);
+    for (int i = 0; i < cgroup_count; i++) frame_add(&f, procs[i]);
+    frame_add_number(&f, spec->argc);
+    for (uint32_t i = 0; i < spec->argc; i++) frame_add(&f, spec->argv[i] ? spec->argv[i] : "");
+    add_environment(&f, spec);
+    if (send_frame(in, &f) != 0) {
+        set_err(err, err_size, "attempt %s: the process executor's supervisor is not reachable (it is being restarted); the attempt waits and is started again.", spec->attempt_id);
+        remove_attempt_cgroups(spec->attempt_id);
+        pthread_mutex_lock(&in->lock);
+        attempt *again = find_attempt(in, spec->attempt_id);
+        if (again != NULL && !again->ended) remove_attempt(in, again);
+        pthread_mutex_unlock(&in->lock);
+        return DOCKET_E_UNAVAILABLE;
     }
-    if ((env_fd = environment_fd(spec, dir)) < 0) {
-        set_err(err, err_size, "attempt %s: cannot pass the job's environment to the shim (%s); check memory and the state directory.", spec->attempt_id, strerror(errno));
-        goto fail;
-    }
-    if (pipe2(ready, O_CLOEXEC) != 0) {
-        set_err(err, err_size, "attempt %s: cannot create the readiness pipe (pipe2: %s); raise the open file limit.", spec->attempt_id, strerror(errno));
-        goto fail;
-    }
-    int high = fcntl(ready[1], F_DUPFD_CLOEXEC, 10); /* never 0-3, which the file actions rewrite */
-    close(ready[1]);
-    ready[1] = high;
-    if (ready[1] < 0 || fcntl(ready[0], F_SETFL, O_NONBLOCK) != 0) {
-        set_err(err, err_size, "attempt %s: cannot set up the readiness pipe (fcntl: %s).", spec->attempt_id, strerror(errno));
-        goto fail;
-    }
-    size_t n = 0;
-    argv[n++] = "docket-shim";
-    argv[n++] = "--state"; argv[n++] = dir;
-    argv[n++] = "--log"; argv[n++] = spec->log_path;
-    argv[n++] = "--cwd"; argv[n++] = spec->work_dir;
-    for (int i = 0; i < cgroup_count; i++) { argv[n++] = "--cgroup-procs"; argv[n++] = procs[i]; }
-    if (switch_user) {
-        snprintf(uid_text, sizeof uid_text, "%ld", (long)uid);
-        snprintf(gid_text, sizeof gid_text, "%ld", (long)gid);
-        argv[n++] = "--uid"; argv[n++] = uid_text;
-        argv[n++] = "--gid"; argv[n++] = gid_text;
-    }
-    argv[n++] = "--ready-fd"; argv[n++] = "3";
-    argv[n++] = "--env-fd"; argv[n++] = "4";
-    argv[n++] = "--";
-    for (uint32_t i = 0; i < spec->argc; i++) argv[n++] = spec->argv[i] ? spec->argv[i] : "";
-
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_init(&attr);
-    posix_spawn_file_actions_init(&actions);
-    sigset_t none, all;
-    sigemptyset(&none);
-    sigfillset(&all);
-    short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
-#ifdef POSIX_SPAWN_SETSID
-    flags |= POSIX_SPAWN_SETSID; /* else the shim calls setsid() itself */
-#endif
-    posix_spawnattr_setflags(&attr, flags);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &all);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawn_file_actions_adddup2(&actions, ready[1], 3);
-    posix_spawn_file_actions_adddup2(&actions, env_fd, 4);
-    pid_t shim_pid = 0;
-    int rc = posix_spawn(&shim_pid, in->cfg.shim_path, &actions, &attr, (char *const *)argv, envp);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    close(ready[1]);
-    ready[1] = -1;
-    close(env_fd);
-    env_fd = -1;
-    if (rc == 0 && remember_child(shim_pid) != 0) {
-        /* Without a registry entry it is never reaped; the watcher still follows it. */
-        host_log(in, DOCKET_LOG_WARNING, "attempt %s: out of memory recording docket-shim pid %ld", spec->attempt_id, (long)shim_pid);
-    }
-    if (rc != 0) {
-        set_err(err, err_size, "attempt %s: cannot start the supervisor '%s' (posix_spawn: %s); check config key 'shim_path'.", spec->attempt_id, in->cfg.shim_path, strerror(rc));
-        goto fail;
-    }
-
-    /* 6. Hand it to the watcher, which reports RUNNING and the exit. */
-    attempt *a = calloc(1, sizeof *a);
-    char *id = strdup(spec->attempt_id), *dir_copy = strdup(dir);
-    if (a == NULL || id == NULL || dir_copy == NULL) {
-        /* The shim runs; without memory to follow it, leave it to the next instance. */
-        free(a); free(id); free(dir_copy);
-        close(ready[0]);
-        free(argv);
-        set_err(err, err_size, "attempt %s: out of memory after starting it; restart the server to re-adopt it.", spec->attempt_id);
-        return DOCKET_E_INTERNAL;
-    }
-    a->id = id;
-    a->dir = dir_copy;
-    a->shim_pid = shim_pid;
-    a->ready_fd = ready[0];
-    pthread_mutex_lock(&in->lock);
-    a->next = in->attempts;
-    in->attempts = a;
-    pthread_mutex_unlock(&in->lock);
-    wake_watcher(in);
-    free(argv);
     return DOCKET_OK;
 
 fail:
-    if (ready[0] >= 0) close(ready[0]);
-    if (ready[1] >= 0) close(ready[1]);
-    if (env_fd >= 0) close(env_fd);
-    free(argv);
-    for (int i = 0; i < cgroup_count; i++) {
-        char *slash = strrchr(procs[i], '/');
-        if (slash) { *slash = '\0'; rmdir(procs[i]); }
-    }
-    remove_tree(dir);
-    return st;
+    pthread_mutex_lock(&in->lock);
+    a = find_attempt(in, spec->attempt_id);
+    if (a != NULL) remove_attempt(in, a);
+    pthread_mutex_unlock(&in->lock);
+    return DOCKET_E_INTERNAL;
 }
 
-/* Finds a live attempt for signal/terminate; NOT_FOUND once it has an exit. Takes the lock. */
-static attempt *lock_live_attempt(instance *in, const char *attempt_id, char *err, size_t err_size) {
+/* Sends sig to the attempt's process group through the supervisor, the job's parent: only it
+ * knows for sure that the pid is still the job's. */
+static docket_status signal_attempt(instance *in, const char *attempt_id, int sig, int64_t kill_after_ms,
+                                    char *err, size_t err_size) {
     pthread_mutex_lock(&in->lock);
     attempt *a = attempt_id ? find_attempt(in, attempt_id) : NULL;
-    if (a == NULL || a->finishing || a->shim_done || attempt_has_file(a, "exit")) {
+    if (a == NULL || a->ended) {
         pthread_mutex_unlock(&in->lock);
         set_err(err, err_size, "attempt %s is not running on this process executor (unknown or already exited); nothing to signal.", attempt_id ? attempt_id : "(null)");
-        return NULL;
+        return DOCKET_E_NOT_FOUND;
     }
-    return a;
-}
-
-/* Sends sig to the job's process group now, or once it runs. Called with the lock. */
-static docket_status send_to_job(attempt *a, int sig, char *err, size_t err_size) {
-    if (a->job_pid <= 0) {
-        a->pending_signals |= 1ULL << sig;
-        return DOCKET_OK;
+    if (kill_after_ms >= 0) {
+        int64_t kill_at = monotonic_ms() + kill_after_ms;
+        if (a->kill_at_ms == 0 || kill_at < a->kill_at_ms) a->kill_at_ms = kill_at > 0 ? kill_at : 1;
     }
-    if (kill(-a->job_pid, sig) != 0 && errno != ESRCH) {
-        set_err(err, err_size, "attempt %s: kill(-%ld, %d) failed (%s); the server may lack permission over the job.", a->id, (long)a->job_pid, sig, strerror(errno));
+    pthread_mutex_unlock(&in->lock);
+    supervisor_frame f = {0};
+    frame_add(&f, "signal");
+    frame_add(&f, attempt_id);
+    frame_add_number(&f, sig);
+    if (send_frame(in, &f) != 0) {
+        set_err(err, err_size, "attempt %s: the process executor's supervisor is not reachable; the signal was not sent (if the supervisor is gone, so is the job).", attempt_id);
         return DOCKET_E_INTERNAL;
     }
+    if (kill_after_ms >= 0) wake_watcher(in); /* the watcher owns the SIGKILL timer */
     return DOCKET_OK;
 }
 
 static docket_status process_signal(void *instance_ptr, const char *attempt_id, int32_t signal_number,
                                     char *err, size_t err_size) {
-    instance *in = instance_ptr;
     if (signal_number <= 0 || signal_number >= 64) {
         set_err(err, err_size, "signal number %d is not a POSIX signal; pass one between 1 and 63.", (int)signal_number);
         return DOCKET_E_INVALID_ARGUMENT;
     }
-    attempt *a = lock_live_attempt(in, attempt_id, err, err_size);
-    if (a == NULL) return DOCKET_E_NOT_FOUND;
-    docket_status st = send_to_job(a, signal_number, err, err_size);
-    pthread_mutex_unlock(&in->lock);
-    return st;
+    return signal_attempt(instance_ptr, attempt_id, signal_number, -1, err, err_size);
 }
 
 static docket_status process_terminate(void *instance_ptr, const char *attempt_id, int64_t grace_ms,
                                        char *err, size_t err_size) {
-    instance *in = instance_ptr;
-    attempt *a = lock_live_attempt(in, attempt_id, err, err_size);
-    if (a == NULL) return DOCKET_E_NOT_FOUND;
-    docket_status st = send_to_job(a, SIGTERM, err, err_size);
     int64_t grace = grace_ms < 0 ? 0 : grace_ms > INT32_MAX ? INT32_MAX : grace_ms;
-    int64_t kill_at = monotonic_ms() + grace;
-    if (a->kill_at_ms == 0 || kill_at < a->kill_at_ms) a->kill_at_ms = kill_at > 0 ? kill_at : 1;
-    pthread_mutex_unlock(&in->lock);
-    wake_watcher(in); /* the watcher owns the SIGKILL timer */
-    return st;
+    return signal_attempt(instance_ptr, attempt_id, SIGTERM, grace, err, err_size);
 }
 
 static docket_status process_list_running(void *instance_ptr, docket_attempt_visitor visit, void *visit_ctx,
@@ -1318,7 +1269,7 @@ static const docket_plugin_descriptor process_descriptor = {
     .id = "docket.executor.process",
     .name = "process",
     .version = PLUGIN_VERSION,
-    .description = "Runs each attempt as a process on this host under a supervisor that survives server restarts, with cgroup memory and vCPU limits.",
+    .description = "Runs each attempt as a process on this host under a long-lived supervisor that survives server restarts, with cgroup memory and vCPU limits.",
     .on_load = NULL,
     .executor = &process_executor,
     .policy = NULL,
