@@ -8,7 +8,7 @@ import Foundation
 import Logging
 
 // docket-bench: release-mode benchmarks. Each prints its figures and the ratio to a baseline
-// measured in the same run. Usage: docket-bench [e2e|submit|policy|scale|api|all]
+// measured in the same run. Usage: docket-bench [e2e|array|submit|policy|scale|api|all]
 // Build and run: swift build -c release && .build/release/docket-bench all
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -317,6 +317,7 @@ do {
     if all || selected.contains("scale") { try await benchScale() }
     if all || selected.contains("submit") { try benchSubmit() }
     if all || selected.contains("e2e") { try benchEndToEnd() }
+    if all || selected.contains("array") { try benchArray() }
     if all || selected.contains("api") { try await benchAPI() }
 } catch {
     FileHandle.standardError.write(Data("docket-bench: \(error)\n".utf8))

@@ -33,6 +33,12 @@ package struct AttemptExit: Sendable, Hashable {
     }
 }
 
+/// Where an instance's reports go, as a reference the Mutex hands out unchanged.
+private final class SinkBox: Sendable {
+    let deliver: @Sendable (ExecutorEvent) -> Void
+    init(_ deliver: @escaping @Sendable (ExecutorEvent) -> Void) { self.deliver = deliver }
+}
+
 /// The host side of one instance's docket_host_api: its identity, settings, clock and where
 /// its reports go. Passed to C as the table's `ctx` (unretained: the owner keeps it alive
 /// until after the instance's destroy).
@@ -43,7 +49,10 @@ final class HostContext: @unchecked Sendable {
     let settings: [String: String]
     let logger: Logger
     let clock: @Sendable () -> Int64
-    private let sink: Mutex<(@Sendable (ExecutorEvent) -> Void)?>
+    /// Boxed: a bare closure kept in a generic Mutex is reabstracted on every `withLock`
+    /// access and written back wrapped in one more thunk, so each report walked a chain as long
+    /// as the reports before it (found by perf in the array benchmark).
+    private let sink: Mutex<SinkBox?>
     private let logWriter: Mutex<AttemptLogWriter?>
 
     init(pluginName: String, instanceName: String, settings: [String: String], logger: Logger,
@@ -54,13 +63,13 @@ final class HostContext: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.clock = clock
-        self.sink = Mutex(sink)
+        self.sink = Mutex(sink.map(SinkBox.init))
         self.logWriter = Mutex(logWriter)
     }
 
     func deliver(_ event: ExecutorEvent) {
         let target = sink.withLock { $0 }
-        target?(event)
+        target?.deliver(event)
     }
 
     /// Stops deliveries: after an instance's destroy no report may reach the scheduler.

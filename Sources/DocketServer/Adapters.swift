@@ -57,11 +57,14 @@ final class ExecutorAdapter: ExecutorPort {
         let job = launch.job
         let attemptID = Attempt.id(jobID: job.id, number: launch.attempt.number)
         let work = paths.work(attemptID)
-        do {
-            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: paths.dataDirectory + "/logs", withIntermediateDirectories: true)
-        } catch {
-            return .retryLater("cannot create the attempt's directory \(work): \(error)")
+        // One mkdir each on the usual path (the parents exist after the first attempt):
+        // FileManager's intermediate-directory walk costs several system calls per level.
+        for directory in [work, paths.dataDirectory + "/logs"] where mkdir(directory, 0o755) != 0 && errno != EEXIST {
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            } catch {
+                return .retryLater("cannot create the attempt's directory \(directory): \(error)")
+            }
         }
         var environment = job.container.environment.map { "\($0.name)=\($0.value)" }
         environment += [
