@@ -131,11 +131,15 @@ package struct APILimits: Sendable, Hashable {
     package var maximumArraySize: Int = 10_000
     /// dependsOn may not have more entries than this (AWS: 20).
     package var maximumDependencies: Int = 20
+    /// jobStateTimeLimitActions[].maxTimeSeconds may not be below this (AWS: 600).
+    package var minimumTimeLimitSeconds: Int64 = 600
 
-    package init(minimumTimeoutSeconds: Int64 = 60, maximumArraySize: Int = 10_000, maximumDependencies: Int = 20) {
+    package init(minimumTimeoutSeconds: Int64 = 60, maximumArraySize: Int = 10_000, maximumDependencies: Int = 20,
+                 minimumTimeLimitSeconds: Int64 = 600) {
         self.minimumTimeoutSeconds = minimumTimeoutSeconds
         self.maximumArraySize = maximumArraySize
         self.maximumDependencies = maximumDependencies
+        self.minimumTimeLimitSeconds = minimumTimeLimitSeconds
     }
 }
 

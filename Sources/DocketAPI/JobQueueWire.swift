@@ -4,7 +4,7 @@ import DocketCore
 enum JobQueueWire {
     /// CreateJobQueue → {jobQueueName, jobQueueArn}.
     static func create<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
-        let created = try await backend.createJobQueue(try decodeCreate(request))
+        let created = try await backend.createJobQueue(try decodeCreate(request, limits: backend.limits))
         return ["jobQueueName": .string(created.name), "jobQueueArn": .string(created.arn)]
     }
 
@@ -19,7 +19,7 @@ enum JobQueueWire {
     /// Decodes a CreateJobQueue request. Compute environments stay as sent (names or ARNs);
     /// the backend checks they exist and normalises them to names.
     /// - Throws: `.invalidRequest` naming the member and the rule it breaks.
-    static func decodeCreate(_ request: Members) throws(DocketError) -> JobQueue {
+    static func decodeCreate(_ request: Members, limits: APILimits = APILimits()) throws(DocketError) -> JobQueue {
         let name = try request.requiredString("jobQueueName")
         try ResourceName.validate(name, field: "jobQueueName")
         let priority = try request.requiredInteger("priority", in: 0...Int64(Int32.max))
@@ -35,7 +35,7 @@ enum JobQueueWire {
         }
         let order = try decodeOrder(entries)
         let actions = try request.objects("jobStateTimeLimitActions") ?? []
-        for action in actions { try validateTimeLimitAction(action) }
+        for action in actions { try validateTimeLimitAction(action, limits: limits) }
         return JobQueue(name: name, arn: "", state: state, priority: Int(priority), computeEnvironmentOrder: order,
                         schedulingPolicyArn: try request.string("schedulingPolicyArn"),
                         jobStateTimeLimitActions: actions.isEmpty ? nil : request.values["jobStateTimeLimitActions"],
@@ -78,7 +78,7 @@ enum JobQueueWire {
         }
         change.schedulingPolicyArn = try request.string("schedulingPolicyArn")
         if let actions = try request.objects("jobStateTimeLimitActions") {
-            for action in actions { try validateTimeLimitAction(action) }
+            for action in actions { try validateTimeLimitAction(action, limits: backend.limits) }
             change.jobStateTimeLimitActions = actions.isEmpty ? .null : request.values["jobStateTimeLimitActions"]
         }
         let updated = try await backend.updateJobQueue(ARNBuilder.name(from: reference, kind: "job-queue"), change)
@@ -112,13 +112,14 @@ enum JobQueueWire {
         ]
     }
 
-    /// One JobStateTimeLimitAction: reason, state RUNNABLE, maxTimeSeconds 600 to 86,400, action CANCEL or TERMINATE.
-    static func validateTimeLimitAction(_ action: Members) throws(DocketError) {
+    /// One JobStateTimeLimitAction: reason, state RUNNABLE, maxTimeSeconds 600 (AWS's minimum;
+    /// the server's minimum_time_limit_seconds lowers it) to 86,400, action CANCEL or TERMINATE.
+    static func validateTimeLimitAction(_ action: Members, limits: APILimits) throws(DocketError) {
         _ = try action.requiredString("reason")
         guard try action.enumeration("state", ["RUNNABLE"]) != nil else {
             throw .invalid(action.name("state"), "\(action.name("state")) is required; it must be RUNNABLE.")
         }
-        _ = try action.requiredInteger("maxTimeSeconds", in: 600...86_400)
+        _ = try action.requiredInteger("maxTimeSeconds", in: limits.minimumTimeLimitSeconds...86_400)
         guard try action.enumeration("action", ["CANCEL", "TERMINATE"]) != nil else {
             throw .invalid(action.name("action"), "\(action.name("action")) is required; it must be CANCEL or TERMINATE.")
         }

@@ -71,7 +71,7 @@ enum JobWire {
         for unsupported in ["nodeOverrides", "eksPropertiesOverride", "ecsPropertiesOverride"] where request.has(unsupported) {
             throw .invalid(unsupported, "\(unsupported): Docket runs container jobs; \(unsupported) is not supported.")
         }
-        _ = try request.bool("propagateTags")
+        submission.propagateTags = try request.bool("propagateTags")
         submission.parameters = try request.stringMap("parameters") ?? [:]
         if let overrides = try request.object("containerOverrides") {
             submission.commandOverride = try decodeCommand(overrides)
@@ -195,6 +195,7 @@ enum JobWire {
             "isTerminated": .bool(job.isTerminated),
         ]
         if let reason = job.statusReason { members["statusReason"] = .string(reason) }
+        if let propagate = job.propagateTags { members["propagateTags"] = .bool(propagate) }
         if let time = job.startedAt { members["startedAt"] = .number(Double(time)) }
         if let time = job.stoppedAt { members["stoppedAt"] = .number(Double(time)) }
         if let strategy = job.retryStrategy { members["retryStrategy"] = JobDefinitionWire.encodeRetryStrategy(strategy) }

@@ -88,11 +88,16 @@ public struct Job: Sendable, Codable, Hashable {
     public var timeoutSeconds: Int64?
     public var dependsOn: [JobDependency]
     public var tags: [String: String]
+    /// Whether the job's and its definition's tags go to what runs it (reference §4.8).
+    public var propagateTags: Bool?
     public var shareIdentifier: String?
     public var schedulingPriority: Int?
     public var platformCapabilities: [String]
     public var attempts: [Attempt]
     public var isCancelled: Bool
+    /// CancelJob's reason while a PENDING job waits for its dependencies to complete before
+    /// the cancellation takes effect (reference §5.6).
+    public var cancelReason: String?
     public var isTerminated: Bool
     /// When the job last entered RUNNABLE (policies and time-limit actions use it).
     public var runnableAt: Int64?

@@ -12,6 +12,8 @@ public struct JobSubmission: Sendable, Hashable {
     public var timeoutSeconds: Int64?
     public var dependsOn: [JobDependency]
     public var tags: [String: String]
+    /// Overrides the job definition's propagateTags.
+    public var propagateTags: Bool?
     public var shareIdentifier: String?
     public var schedulingPriorityOverride: Int?
     /// consumableResourcePropertiesOverride: replaces the definition's list when given.

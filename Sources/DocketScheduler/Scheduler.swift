@@ -77,6 +77,8 @@ package actor Scheduler {
     /// Jobs whose attempt was stopped because its compute environment is being deleted, with the
     /// statusReason: like a lost host on AWS, the attempt fails and the job may be retried.
     private var hostLost: [String: String] = [:]
+    /// PENDING jobs cancelled while their dependencies run: job id -> CancelJob's reason.
+    private var pendingCancels: [String: String] = [:]
     private var timerRunning = false
     /// Array jobs with unfinished children: how many remain and how many failed. The parent
     /// ends when the last child does (reference §5.8).
@@ -255,6 +257,7 @@ package actor Scheduler {
                 setQueuedJob(job.id, waiting)
                 offerToPolicy(waiting)
             case .submitted, .pending:
+                if let reason = job.cancelReason { pendingCancels[job.id] = reason }
                 setQueuedJob(job.id, QueuedJob(job))
                 unsettled.insert(key)
             case .succeeded, .failed:
@@ -290,6 +293,10 @@ package actor Scheduler {
     /// stored SUBMITTED and settled by the next cycle.
     /// - Throws: the store's error; nothing is kept then.
     package func submit(_ job: Job) throws(DocketError) {
+        if job.status.isTerminal {  // failed at submit (tag propagation): stored, never queued
+            try store.commit(jobs: [job], statuses: [])
+            return
+        }
         var stored = job
         let settlesNow = job.dependsOn.allSatisfy { $0.jobID == nil }
         if settlesNow {
@@ -358,7 +365,9 @@ package actor Scheduler {
     }
 
     /// CancelJob (reference §5.6): a job that has not reached STARTING fails with `reason`;
-    /// on STARTING and RUNNING jobs it is a no-op, as in AWS.
+    /// on STARTING and RUNNING jobs it is a no-op, as in AWS. A job waiting for dependencies
+    /// (PENDING) is cancelled only once they have completed, as AWS does it: the request is
+    /// stored now and `settle` carries it out.
     /// - Returns: whether the scheduler held the job (false: finished or unknown).
     @discardableResult
     package func cancel(jobID: String, reason: String) throws(DocketError) -> Bool {
@@ -366,6 +375,17 @@ package actor Scheduler {
         guard let waiting = queuedJob(jobID) else { return false }
         guard var job = try loadWhole([jobID]).first else { return false }
         job.status = waiting.status
+        if !waiting.dependsOn.isEmpty && (waiting.status == .pending || waiting.status == .submitted) {
+            job.isCancelled = true
+            job.cancelReason = reason
+            try store.commit(jobs: [job], statuses: [])
+            if jobsToSave[jobID] != nil { jobsToSave[jobID] = job }
+            statusesToSave[jobID] = nil
+            pendingCancels[jobID] = reason
+            if let key = keyOfJob[jobID] { unsettled.insert(key) }  // its dependencies may be done already
+            requestCycle()
+            return true
+        }
         try job.move(to: .failed, reason: reason, at: clock())
         job.isCancelled = true
         try store.commit(jobs: [job], statuses: [])
@@ -711,7 +731,7 @@ package actor Scheduler {
             switch status {
             case .succeeded: continue
             case .failed:
-                failWaitingJob(jobID, reason: "Dependent Job \(dependencyID) failed", now: now)
+                failWaitingJob(jobID, reason: pendingCancels.removeValue(forKey: jobID) ?? "Dependent Job \(dependencyID) failed", now: now)
                 return
             default: unresolved.append(dependencyID)
             }
@@ -723,6 +743,10 @@ package actor Scheduler {
                 setQueuedJob(jobID, waiting)
                 statusesToSave[jobID] = JobStatusChange(jobID: jobID, status: .pending, statusReason: nil)
             }
+            return
+        }
+        if let reason = pendingCancels.removeValue(forKey: jobID) {
+            failWaitingJob(jobID, reason: reason, now: now)  // cancelled once its dependencies completed
             return
         }
         waiting.status = .runnable
@@ -749,6 +773,13 @@ package actor Scheduler {
     private func unsatisfiableReason(_ job: QueuedJob) -> String? {
         let offer = largestOffer(queue: job.queue)
         let request = job.request
+        // maxvCpus below the job's vCPUs on every compute environment is AWS's own reason
+        // (reference §12.1 #2), said before the executors' totals, which maxvCpus caps.
+        let members = queues[job.queue]?.queue.computeEnvironmentOrder.compactMap { environments[$0.computeEnvironment] } ?? []
+        let caps = members.map { $0.environment.maxVCPUMillis ?? .max }
+        if !caps.isEmpty, caps.allSatisfy({ $0 < request.vcpuMillis }) {
+            return "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - CE(s) associated with the job queue cannot meet the CPU requirement of the job: it asks for \(Resources.formatVCPUs(request.vcpuMillis)); the largest maxvCpus of job queue '\(job.queue)' is \(Resources.formatVCPUs(caps.max() ?? 0))."
+        }
         let prefix = "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - The job asks for"
         let suffix = "the largest compute environment of job queue '\(job.queue)' offers"
         if request.vcpuMillis > offer.vcpuMillis {
@@ -898,6 +929,12 @@ package actor Scheduler {
             try? job.move(to: .running, reason: nil, at: end.startedAt ?? now)
             job.attempts[index].startedAt = end.startedAt ?? now
         }
+        // The executor's own start time where it gave one: RUNNING's report is stamped on
+        // arrival, which under load can be later than the exit the executor measured.
+        if let started = end.startedAt, started <= stoppedAt {
+            job.attempts[index].startedAt = started
+            if let jobStarted = job.startedAt, jobStarted > started { job.startedAt = started }
+        }
         job.attempts[index].stoppedAt = stoppedAt
         job.attempts[index].exitCode = end.exitCode
         job.attempts[index].reason = end.reason
@@ -1004,6 +1041,7 @@ package actor Scheduler {
         if let key = keyOfJob.removeValue(forKey: jobID) { queuedByKey[key] = nil }
         terminateRequested[jobID] = nil
         consumableWaits[jobID] = nil
+        pendingCancels[jobID] = nil
         hostLost[jobID] = nil
         timeoutDeadlines[jobID] = nil
         timedOut.remove(jobID)

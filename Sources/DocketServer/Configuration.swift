@@ -13,6 +13,7 @@ import Yams
 ///   access_keys_file: /etc/docket/keys   # or: one "ACCESS_KEY_ID SECRET" per line (keeps secrets out of this file)
 ///   allow_unauthenticated_remote: false  # listen beyond loopback with no keys: anyone reaching the port runs commands
 ///   minimum_timeout_seconds: 60   # the least attemptDurationSeconds accepted (AWS: 60)
+///   minimum_time_limit_seconds: 600  # the least jobStateTimeLimitActions maxTimeSeconds (AWS: 600)
 ///   max_array_size: 10000         # the largest arrayProperties.size (AWS: 10,000)
 ///   max_dependencies: 20          # the most dependsOn entries (AWS: 20)
 ///   data_dir: /var/lib/docket
@@ -61,6 +62,7 @@ package struct Configuration: Sendable {
     /// Secret access keys by access key id: with any, every request must be SigV4-signed by one.
     package var accessKeys: [String: String] = [:]
     package var minimumTimeoutSeconds: Int64 = 60
+    package var minimumTimeLimitSeconds: Int64 = 600
     package var maximumArraySize = 10_000
     package var maximumDependencies = 20
     package var dataDirectory: String?
@@ -149,7 +151,7 @@ extension Configuration {
             let map = try reader.mapping(server, "server")
             try reader.onlyKeys(map, ["listen", "allow_unauthenticated_remote", "allow_remote", "access_keys", "access_keys_file",
                                       "data_dir", "plugins_dir", "region", "account_id", "default_executor", "run_as_user",
-                                      "terminate_grace_seconds", "minimum_timeout_seconds", "max_array_size", "max_dependencies"], in: "server")
+                                      "terminate_grace_seconds", "minimum_timeout_seconds", "minimum_time_limit_seconds", "max_array_size", "max_dependencies"], in: "server")
             if let value = map["listen"] { configuration.listen = try reader.string(value, "server.listen") }
             if let value = map["allow_remote"] { configuration.allowRemote = try reader.bool(value, "server.allow_remote") }
             if let value = map["allow_unauthenticated_remote"] {
@@ -190,6 +192,13 @@ extension Configuration {
                 let seconds = try reader.number(value, "server.minimum_timeout_seconds")
                 guard seconds >= 1, seconds == seconds.rounded() else { throw reader.error(value, "server.minimum_timeout_seconds must be a whole number, 1 or more.") }
                 configuration.minimumTimeoutSeconds = Int64(seconds)
+            }
+            if let value = map["minimum_time_limit_seconds"] {
+                let seconds = try reader.number(value, "server.minimum_time_limit_seconds")
+                guard seconds >= 1, seconds <= 86_400, seconds == seconds.rounded() else {
+                    throw reader.error(value, "server.minimum_time_limit_seconds must be a whole number from 1 to 86400.")
+                }
+                configuration.minimumTimeLimitSeconds = Int64(seconds)
             }
             if let value = map["max_array_size"] {
                 let size = try reader.number(value, "server.max_array_size")

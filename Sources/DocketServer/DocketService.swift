@@ -214,12 +214,21 @@ final class DocketService: BatchBackend {
                       retryStrategy: submission.retryStrategy ?? definition.retryStrategy,
                       timeoutSeconds: submission.timeoutSeconds ?? definition.timeoutSeconds,
                       dependsOn: submission.dependsOn,
-                      tags: definition.tags.merging(submission.tags) { _, submitted in submitted },
+                      tags: submission.tags,
                       shareIdentifier: submission.shareIdentifier,
                       schedulingPriority: submission.schedulingPriorityOverride ?? definition.schedulingPriority,
                       platformCapabilities: definition.platformCapabilities)
         job.consumableResources = consumables
-        guard let size = submission.arraySize else {
+        job.propagateTags = submission.propagateTags ?? definition.propagateTags
+        if job.propagateTags == true {
+            // Reference §4.8: the job's tags win a clash, and over 50 together the job fails.
+            let propagated = definition.tags.merging(submission.tags) { _, submitted in submitted }
+            if propagated.count > 50 {
+                try? job.move(to: .failed, reason: "Tag propagation failed: the job and its job definition have \(propagated.count) tags together; at most 50 can be propagated. Drop tags or submit with --no-propagate-tags.", at: clock())
+            }
+        }
+        guard let size = submission.arraySize, !job.status.isTerminal else {
+            job.arraySize = submission.arraySize
             try await scheduler.submit(job)
             return job
         }

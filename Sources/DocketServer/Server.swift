@@ -109,7 +109,8 @@ package struct Server {
 
         // 5. The API, until a signal.
         let limits = APILimits(minimumTimeoutSeconds: configuration.minimumTimeoutSeconds, maximumArraySize: configuration.maximumArraySize,
-                               maximumDependencies: configuration.maximumDependencies)
+                               maximumDependencies: configuration.maximumDependencies,
+                               minimumTimeLimitSeconds: configuration.minimumTimeLimitSeconds)
         let service = try DocketService(arns: arns, limits: limits, terminateGraceSeconds: Int(configuration.terminateGraceSeconds.rounded(.up)), store: store, scheduler: scheduler, runtime: runtime, paths: paths,
                                     info: ["version": .string(DocketVersion.current), "region": .string(arns.region),
                                            "accountId": .string(arns.accountID), "dataDir": .string(dataDirectory),

@@ -19,7 +19,7 @@ final class CLITests: XCTestCase {
         process.waitUntilExit()
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertEqual(process.terminationStatus, 78)
-        XCTAssertEqual(text, "error: \(path):3: unknown key 'colour' in server; the keys allowed there are listen, allow_unauthenticated_remote, allow_remote, access_keys, access_keys_file, data_dir, plugins_dir, region, account_id, default_executor, run_as_user, terminate_grace_seconds, minimum_timeout_seconds, max_array_size, max_dependencies.\n")
+        XCTAssertEqual(text, "error: \(path):3: unknown key 'colour' in server; the keys allowed there are listen, allow_unauthenticated_remote, allow_remote, access_keys, access_keys_file, data_dir, plugins_dir, region, account_id, default_executor, run_as_user, terminate_grace_seconds, minimum_timeout_seconds, minimum_time_limit_seconds, max_array_size, max_dependencies.\n")
     }
 
     func testPluginsListShowsTheShippedPlugins() throws {
