@@ -287,7 +287,7 @@ package final class SQLiteStore: Sendable {
                            ran: job.attempts.last?.startedAt != nil)
                 previous[job.id] = job.status.rawValue
                 jobRows += [job.id, job.sequence, job.queue, job.status.rawValue, job.statusReason, job.name,
-                            job.createdAt, try Self.compactBody(job) ?? encode(job), job.arrayParentID]
+                            job.createdAt, Self.compactBody(job) ?? Data(job.documentJSON()), job.arrayParentID]
                 for use in job.consumableResources ?? [] {
                     try db.execute(sql: "INSERT OR IGNORE INTO job_consumables (resource, sequence, job_id) VALUES (?, ?, ?)",
                                    arguments: [use.resource, job.sequence, job.id])
@@ -362,10 +362,23 @@ package final class SQLiteStore: Sendable {
         return Data("{\"arrayChildOf\":\"\(parent)\",\"index\":\(index),\"dependsOn\":[\(dependencies)]}".utf8)
     }
 
-    private struct ArrayChildStub: Decodable {
+    /// An array child's compact row, as `compactBody` writes it.
+    private struct ArrayChildStub {
         var arrayChildOf: String
         var index: Int
         var dependsOn: [JobDependency]
+
+        init(_ body: Data) throws {
+            let value = try JSONParser.parse([UInt8](body))
+            guard let parent = value["arrayChildOf"]?.stringValue, let index = value["index"]?.intValue else {
+                throw DocketError(.internalError, "a stored array child row lacks arrayChildOf or index")
+            }
+            arrayChildOf = parent
+            self.index = Int(index)
+            dependsOn = (value["dependsOn"]?.arrayValue ?? []).map {
+                JobDependency(jobID: $0["jobID"]?.stringValue, type: $0["type"]?.stringValue)
+            }
+        }
     }
 
     /// A job row: the document (an array child's rebuilt from its parent), with the status
@@ -374,16 +387,16 @@ package final class SQLiteStore: Sendable {
         let body = row["body"] as Data
         var job: Job
         if body.starts(with: Self.stubPrefix) {
-            let stub = try decode(ArrayChildStub.self, body)
+            let stub = try ArrayChildStub(body)
             if parents[stub.arrayChildOf] == nil {
                 guard let parentBody = try Data.fetchOne(db, sql: "SELECT body FROM jobs WHERE id = ?", arguments: [stub.arrayChildOf]) else {
                     throw DocketError(.internalError, "array child \(stub.arrayChildOf):\(stub.index) has no parent row")
                 }
-                parents[stub.arrayChildOf] = try decode(Job.self, parentBody)
+                parents[stub.arrayChildOf] = try Job(documentJSON: [UInt8](parentBody))
             }
             job = parents[stub.arrayChildOf]!.arrayChild(index: stub.index, sequence: row["sequence"], dependsOn: stub.dependsOn)
         } else {
-            job = try decode(Job.self, body)
+            job = try Job(documentJSON: [UInt8](body))
         }
         if let status = JobStatus(rawValue: row["status"]) { job.status = status }
         job.statusReason = row["status_reason"]
