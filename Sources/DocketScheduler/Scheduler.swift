@@ -303,7 +303,7 @@ package actor Scheduler {
             try? stored.move(to: .runnable, reason: nil, at: clock())
             stored.statusReason = unsatisfiableReason(QueuedJob(stored))
         }
-        try store.commit(jobs: [stored], statuses: [])
+        try store.insert(newJobs: [stored])
         let key = register(job.id)
         let waiting = QueuedJob(stored)
         setQueuedJob(job.id, waiting)
@@ -315,19 +315,21 @@ package actor Scheduler {
     /// runs) and all its children are stored in one transaction, then the children are
     /// scheduled like single jobs. Children without job dependencies are settled to RUNNABLE here.
     /// - Throws: the store's error; nothing is kept then.
-    package func submitArray(parent: Job, children: [Job]) throws(DocketError) {
+    package func submitArray(parent: Job, children: consuming [Job]) throws(DocketError) {
         var storedParent = parent
         try? storedParent.move(to: .pending, reason: nil, at: clock())
         let now = clock()
-        var stored = children
+        var stored = children  // consumed: the children are changed in place, not copied
         // Children ask for what the parent asks for, on the parent's queue: one reason fits all.
-        let reason = children.first.map { unsatisfiableReason(QueuedJob($0)) } ?? nil
+        let reason = stored.first.map { unsatisfiableReason(QueuedJob($0)) } ?? nil
         for index in stored.indices where stored[index].dependsOn.isEmpty {
             try? stored[index].move(to: .runnable, reason: reason, at: now)
         }
-        try store.commit(jobs: [storedParent] + stored, statuses: [])
-        arrays[parent.id] = (children.count, 0)
-        for child in stored {
+        let childCount = stored.count
+        stored.insert(storedParent, at: 0)
+        try store.insert(newJobs: stored)
+        arrays[parent.id] = (childCount, 0)
+        for child in stored.dropFirst() {
             let key = register(child.id)
             let waiting = QueuedJob(child)
             setQueuedJob(child.id, waiting)
@@ -691,6 +693,14 @@ package actor Scheduler {
     /// One cycle (steps 1–4 of the type's comment); returns the launches to dispatch (step 5).
     package func cycle() -> [AttemptLaunch] {
         let now = clock()
+        // Dependents of jobs that ended since the last commit are settled in this cycle, so a
+        // dependent's STARTING is written in the same transaction as its dependency's end (one
+        // commit per link of a chain, not two; atomic, so a crash keeps both or neither).
+        for job in jobsToSave.values where job.status.isTerminal {
+            for dependent in dependents[job.id] ?? [] {
+                if let key = keyOfJob[dependent] { unsettled.insert(key) }
+            }
+        }
         for key in unsettled.sorted() {
             if let jobID = queuedByKey[key]?.id { settle(jobID: jobID, now: now) }
         }

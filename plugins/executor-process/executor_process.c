@@ -117,19 +117,6 @@ static int write_small_file(const char *path, const char *text) {
     return close(fd);
 }
 
-/* Appends "[docket] <line>\n" to the attempt's log, as the job's own output goes there too. */
-static void append_log_line(const char *log_path, const char *line) {
-    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0) return;
-    char *text = format_string("[docket] %s\n", line);
-    if (text != NULL) {
-        ssize_t ignored = write(fd, text, strlen(text));
-        (void)ignored;
-        free(text);
-    }
-    close(fd);
-}
-
 /* Reads "<key> <number>" from a line of a small text file (memory.events, oom_control, exit). */
 static long long read_keyed_number(const char *text, const char *key) {
     size_t key_length = strlen(key);
@@ -1149,18 +1136,21 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
         goto fail;
     }
 
-    /* 4. Limits, or one line in the log saying why there are none; the ignored image. */
+    /* 4. Limits, or a line in the log saying why there are none; the ignored image. The
+     *    supervisor's child writes these lines when it opens the log: one file creation, and
+     *    not on the server's path. */
+    char *note = strdup("");
     if (in->cgroup_mode == CGROUPS_NONE) snprintf(why, sizeof why, "%s", in->cgroup_why);
     if ((in->cgroup_mode == CGROUPS_NONE || setup_cgroups(in, spec, procs, &cgroup_count, why, sizeof why) != 0) &&
         (spec->memory_mib > 0 || spec->vcpu_millis > 0)) {
-        char *line = format_string("memory and vCPU limits are not enforced on this machine: %s.", why);
-        if (line) append_log_line(spec->log_path, line);
-        free(line);
+        char *longer = format_string("%s[docket] memory and vCPU limits are not enforced on this machine: %s.\n", note ? note : "", why);
+        free(note);
+        note = longer;
     }
     if (spec->image != NULL && spec->image[0] != '\0') {
-        char *line = format_string("the process executor runs the command on this host and ignores the image '%s'", spec->image);
-        if (line) append_log_line(spec->log_path, line);
-        free(line);
+        char *longer = format_string("%s[docket] the process executor runs the command on this host and ignores the image '%s'\n", note ? note : "", spec->image);
+        free(note);
+        note = longer;
     }
 
     /* 5. Hand it to the supervisor, which forks and execs it and reports RUNNING and the exit. */
@@ -1171,6 +1161,8 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
     frame_add(&f, spec->work_dir);
     frame_add_number(&f, uid);
     frame_add_number(&f, gid);
+    frame_add(&f, note ? note : "");
+    free(note);
     frame_add_number(&f, cgroup_count);
     for (int i = 0; i < cgroup_count; i++) frame_add(&f, procs[i]);
     frame_add_number(&f, spec->argc);

@@ -19,8 +19,9 @@
  * PROTOCOL: frames both ways, a 4-byte little-endian length and then that many bytes of
  * NUL-terminated fields, the first field a verb. Numbers are decimal text.
  *   client -> supervisor
- *     start  ID LOG CWD UID GID NCG CG... ARGC ARG... ENVC ENV...
- *            UID/GID -1: keep the supervisor's (root jobs); CG: cgroup.procs files to join
+ *     start  ID LOG CWD UID GID NOTE NCG CG... ARGC ARG... ENVC ENV...
+ *            UID/GID -1: keep the supervisor's (root jobs); NOTE: text the child writes to
+ *            LOG before exec (Docket's own lines; may be empty); CG: cgroup.procs files to join
  *     signal ID SIGNO       to the job's process group; ignored once the job has ended
  *     ack    ID             the client has reported ID's exit: forget it
  *   supervisor -> client
@@ -189,7 +190,7 @@ static void child_fail(int err_fd, const char *what, const char *arg) {
 
 /* Fields of a start frame, in order; see the protocol above. Pointers into the frame. */
 typedef struct start_request {
-    const char *id, *log, *cwd;
+    const char *id, *log, *cwd, *note;
     long uid, gid;
     const char *cgroups[MAX_CGROUPS];
     int cgroup_count;
@@ -236,6 +237,7 @@ static void start_job(start_request *r) {
         int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
             child_fail(err_fd, "redirect output to", r->log);
+        if (r->note[0] != '\0') write_all(1, r->note, strlen(r->note));
         if (chdir(r->cwd) != 0) child_fail(err_fd, "chdir", r->cwd);
         if (r->uid >= 0) {
             snprintf(text, sizeof text, "%ld:%ld", r->uid, r->gid);
@@ -336,7 +338,7 @@ static void handle_frame(char *data, size_t length) {
     } else if (strcmp(verb, "ack") == 0 && count >= 2) {
         job *j = find_job(fields[1]);
         if (j != NULL && j->ended) remove_job(j);
-    } else if (strcmp(verb, "start") == 0 && count >= 8) {
+    } else if (strcmp(verb, "start") == 0 && count >= 9) {
         start_request r;
         memset(&r, 0, sizeof r);
         int i = 1;
@@ -345,6 +347,7 @@ static void handle_frame(char *data, size_t length) {
         r.cwd = fields[i++];
         r.uid = strtol(fields[i++], NULL, 10);
         r.gid = strtol(fields[i++], NULL, 10);
+        r.note = fields[i++];
         long cgroups = strtol(fields[i++], NULL, 10);
         if (cgroups < 0 || cgroups > MAX_CGROUPS || i + cgroups >= count) goto done;
         for (long c = 0; c < cgroups; c++) r.cgroups[r.cgroup_count++] = fields[i++];
