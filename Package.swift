@@ -29,6 +29,8 @@ let package = Package(
         .target(name: "DocketCore"),
         .target(name: "DocketStore", dependencies: [
             "DocketCore", .product(name: "GRDB", package: "GRDB.swift"),
+            // sqlite3_bind_* for the bulk inserts of a commit (RowInserter).
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         // The scheduler's actor state is checked for exclusive access in debug builds (tests);
         // release builds skip the dynamic checks on its hot path.

@@ -6,6 +6,8 @@ package protocol SchedulerStore: Sendable {
     /// replaces the consumable resources whose quantities changed, all in one transaction (so a
     /// quantity locked by a job that started is never lost or counted twice after a crash).
     func commit(jobs: [Job], statuses: [JobStatusChange], consumables: [ConsumableResource]) throws(DocketError)
+    /// Stores jobs that are not in the store yet (SubmitJob), in one transaction.
+    func insert(newJobs: [Job]) throws(DocketError)
     /// Whole jobs by id (a job the scheduler is about to place, cancel or fail).
     func loadJobs(ids: [String]) throws(DocketError) -> [Job]
     /// The status of a job the scheduler no longer holds (for dependencies), nil if unknown.
@@ -15,6 +17,10 @@ package protocol SchedulerStore: Sendable {
 }
 
 extension SchedulerStore {
+    package func insert(newJobs: [Job]) throws(DocketError) {
+        try commit(jobs: newJobs, statuses: [], consumables: [])
+    }
+
     func commit(jobs: [Job], statuses: [JobStatusChange]) throws(DocketError) {
         try commit(jobs: jobs, statuses: statuses, consumables: [])
     }

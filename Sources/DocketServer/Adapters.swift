@@ -9,6 +9,10 @@ extension SQLiteStore: SchedulerStore {
         try commit(jobs: jobs, statuses: statuses.map { ($0.jobID, $0.status, $0.statusReason) }, consumables: consumables)
     }
 
+    package func insert(newJobs: [Job]) throws(DocketError) {
+        try commit(jobs: newJobs, statuses: [], areNew: true)
+    }
+
     package func loadJobs(ids: [String]) throws(DocketError) -> [Job] { try jobs(ids: ids) }
 }
 

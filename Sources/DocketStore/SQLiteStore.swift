@@ -250,15 +250,17 @@ package final class SQLiteStore: Sendable {
 
     /// Inserts or replaces whole jobs, then applies status-only changes (jobs that still wait:
     /// the row's status columns change, the document keeps the rest), in one transaction.
+    /// - Parameter areNew: the jobs are not stored yet (SubmitJob), so their previous statuses
+    ///   need not be read.
     package func commit(jobs: [Job], statuses: [(id: String, status: JobStatus, reason: String?)],
-                        consumables: [ConsumableResource] = []) throws(DocketError) {
+                        consumables: [ConsumableResource] = [], areNew: Bool = false) throws(DocketError) {
         guard !jobs.isEmpty || !statuses.isEmpty || !consumables.isEmpty else { return }
         try write("save \(jobs.count + statuses.count) job change(s)") { db in
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             // The statuses the rows have now, read in a few queries rather than one per job
             // (an array's 10,000 children are written in one commit).
             var previous: [String: String] = [:]
-            let ids = jobs.map(\.id) + statuses.map(\.id)
+            let ids = areNew ? statuses.map(\.id) : jobs.map(\.id) + statuses.map(\.id)
             for start in stride(from: 0, to: ids.count, by: 500) {
                 let chunk = Array(ids[start..<min(start + 500, ids.count)])
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
@@ -266,7 +268,7 @@ package final class SQLiteStore: Sendable {
                     previous[row[0]] = row[1]
                 }
             }
-            var events: [DatabaseValueConvertible?] = []
+            var events = try RowInserter(db, table: "job_events", columns: ["job_id", "status", "status_reason", "at"], orReplace: false)
             // One event per status a job passed through: a job settled at submit goes
             // SUBMITTED -> PENDING -> RUNNABLE in one write, and readers expect all three, in order.
             // The scheduler commits RUNNING lazily, so a short attempt can go from STARTING to its
@@ -277,56 +279,46 @@ package final class SQLiteStore: Sendable {
                 if new.isTerminal, ran, old != JobStatus.running.rawValue {
                     passed = Self.statusesPassed(from: old.flatMap(JobStatus.init(rawValue:)), to: .running) + [.running]
                 }
-                for status in passed { events += [id, status.rawValue, nil as String?, now] }
-                events += [id, new.rawValue, reason, now]
+                for (status, text) in passed.map({ ($0, nil as String?) }) + [(new, reason)] {
+                    events.text(id)
+                    events.text(status.rawValue)
+                    events.text(text)
+                    events.integer(now)
+                    try events.insert(db)
+                }
             }
-            var jobRows: [DatabaseValueConvertible?] = []
-            jobRows.reserveCapacity(jobs.count * 9)
+            var rows = try RowInserter(db, table: "jobs", columns: ["id", "sequence", "queue", "status", "status_reason", "name",
+                                                                    "created_at", "body", "parent"], orReplace: true)
             for job in jobs {
                 try record(job.id, from: previous[job.id], to: job.status, reason: job.statusReason,
                            ran: job.attempts.last?.startedAt != nil)
                 previous[job.id] = job.status.rawValue
-                jobRows += [job.id, job.sequence, job.queue, job.status.rawValue, job.statusReason, job.name,
-                            job.createdAt, Self.compactBody(job) ?? Data(job.documentJSON()), job.arrayParentID]
+                rows.text(job.id)
+                rows.integer(job.sequence)
+                rows.text(job.queue)
+                rows.text(job.status.rawValue)
+                rows.text(job.statusReason)
+                rows.text(job.name)
+                rows.integer(job.createdAt)
+                rows.blob(Self.compactBody(job) ?? job.documentJSON())
+                rows.text(job.arrayParentID)
+                try rows.insert(db)
                 for use in job.consumableResources ?? [] {
                     try db.execute(sql: "INSERT OR IGNORE INTO job_consumables (resource, sequence, job_id) VALUES (?, ?, ?)",
                                    arguments: [use.resource, job.sequence, job.id])
                 }
             }
-            try Self.insertRows(db, into: "jobs", orReplace: true,
-                                columns: ["id", "sequence", "queue", "status", "status_reason", "name", "created_at", "body", "parent"],
-                                values: jobRows)
             let change = try db.cachedStatement(sql: "UPDATE jobs SET status = ?, status_reason = ? WHERE id = ?")
             for status in statuses {
                 try record(status.id, from: previous[status.id], to: status.status, reason: status.reason)
                 previous[status.id] = status.status.rawValue
                 try change.execute(arguments: [status.status.rawValue, status.reason, status.id])
             }
-            try Self.insertRows(db, into: "job_events", orReplace: false, columns: ["job_id", "status", "status_reason", "at"], values: events)
             for resource in consumables {
                 // A resource deleted meanwhile stays deleted: only existing rows are updated.
                 try db.execute(sql: "UPDATE resources SET body = ? WHERE kind = ? AND name = ?",
                                arguments: [try encode(resource), ResourceKind.consumableResource.rawValue, resource.name])
             }
-        }
-    }
-
-    /// Inserts rows in statements of up to 100 rows: one statement per row costs more than the
-    /// row itself when an array's 10,000 children and their 30,000 events are written at once.
-    /// `values` holds the rows' values one after another, `columns.count` per row.
-    private static func insertRows(_ db: Database, into table: String, orReplace: Bool, columns: [String],
-                                   values: [DatabaseValueConvertible?]) throws {
-        let width = columns.count
-        let placeholder = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
-        var offset = 0
-        while offset < values.count {
-            let rows = min(100, (values.count - offset) / width)
-            let sql = "INSERT \(orReplace ? "OR REPLACE " : "")INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
-                + Array(repeating: placeholder, count: rows).joined(separator: ", ")
-            // Statements for 1 and 100 rows are the common ones; keep those prepared.
-            let statement = rows == 1 || rows == 100 ? try db.cachedStatement(sql: sql) : try db.makeStatement(sql: sql)
-            try statement.execute(arguments: StatementArguments(values[offset..<(offset + rows * width)]))
-            offset += rows * width
         }
     }
 
@@ -349,7 +341,7 @@ package final class SQLiteStore: Sendable {
     /// What the store keeps of an array child nothing has changed yet beyond its status: its
     /// parent, index and dependencies (`Job.arrayChild` rebuilds the rest from the parent), so a
     /// 10,000-child array is written in one transaction of small rows. nil for any other job.
-    static func compactBody(_ job: Job) -> Data? {
+    static func compactBody(_ job: Job) -> [UInt8]? {
         guard let index = job.arrayIndex, let parent = job.arrayParentID, job.attempts.isEmpty,
               [.submitted, .pending, .runnable].contains(job.status), !job.isCancelled, !job.isTerminated else { return nil }
         // Job ids are UUIDs and "PARENT:INDEX" (no quotes or backslashes), so no escaping is needed.
@@ -359,7 +351,7 @@ package final class SQLiteStore: Sendable {
             if let type = dependency.type { members.append("\"type\":\"\(type)\"") }
             return "{" + members.joined(separator: ",") + "}"
         }.joined(separator: ",")
-        return Data("{\"arrayChildOf\":\"\(parent)\",\"index\":\(index),\"dependsOn\":[\(dependencies)]}".utf8)
+        return Array("{\"arrayChildOf\":\"\(parent)\",\"index\":\(index),\"dependsOn\":[\(dependencies)]}".utf8)
     }
 
     /// An array child's compact row, as `compactBody` writes it.
