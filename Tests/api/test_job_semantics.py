@@ -44,6 +44,15 @@ def sh(script):
 class SemanticsTestCase(ServerTestCase):
     server_config = CONFIG
 
+    @classmethod
+    def shared_queue(cls, vcpus):
+        """A compute environment with `vcpus` vCPUs and a queue on it, for a whole class."""
+        ce, queue = unique("ce"), unique("jq")
+        cls.batch.create_compute_environment(computeEnvironmentName=ce, type="UNMANAGED",
+                                             tags={"docket:executor": "process", "docket:vcpus": str(vcpus), "docket:memory_mib": "4096"})
+        cls.batch.create_job_queue(jobQueueName=queue, priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": ce}])
+        return ce, queue
+
     # ---- builders ---------------------------------------------------------------------------
 
     def room(self, vcpus=4, state="ENABLED", memory_mib=4096):
@@ -236,11 +245,7 @@ class ParameterAndOverrideTests(SemanticsTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.ce = unique("ce")
-        cls.batch.create_compute_environment(computeEnvironmentName=cls.ce, type="UNMANAGED",
-                                             tags={"docket:executor": "process", "docket:vcpus": "2", "docket:memory_mib": "4096"})
-        cls.queue = unique("jq")
-        cls.batch.create_job_queue(jobQueueName=cls.queue, priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": cls.ce}])
+        cls.ce, cls.queue = cls.shared_queue(vcpus=2)
 
     def register_container(self, command, environment=None, parameters=None, vcpus="1", memory="64"):
         name = unique("jd")
@@ -414,11 +419,7 @@ class DependencyTests(SemanticsTestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.ce = unique("ce")
-        cls.batch.create_compute_environment(computeEnvironmentName=cls.ce, type="UNMANAGED",
-                                             tags={"docket:executor": "process", "docket:vcpus": "4", "docket:memory_mib": "4096"})
-        cls.queue = unique("jq")
-        cls.batch.create_job_queue(jobQueueName=cls.queue, priority=1, computeEnvironmentOrder=[{"order": 1, "computeEnvironment": cls.ce}])
+        cls.ce, cls.queue = cls.shared_queue(vcpus=4)
 
     def test_twenty_dependencies_are_accepted_and_twenty_one_are_refused(self):
         held = self.held_queue()
