@@ -95,6 +95,10 @@ package struct Server {
                     await scheduler.attemptRunning(attemptID: attemptID, detail: detail, at: time)
                 case .exited(let attemptID, let exit, let time):
                     await scheduler.attemptEnded(attemptID: attemptID, end: Self.attemptEnd(exit), at: time)
+                    // The attempt's scratch directory goes with it, as a container's file system
+                    // does (its log stays); off this loop, which carries every report.
+                    let work = paths.work(attemptID)
+                    Task.detached(priority: .background) { try? FileManager.default.removeItem(atPath: work) }
                 }
             }
         }

@@ -56,6 +56,12 @@ final class ProcessJobTests: XCTestCase {
         XCTAssertEqual(try server.docket(["wait", id]).status, 0)
         let logs = try server.docket(["logs", id]).stdout
         XCTAssertTrue(logs.contains("hi there|\(id)|1|default|default|0\n"), logs)
+        // The attempt's working directory is removed once it ends; its log stays.
+        let work = server.dataDirectory + "/work/\(id)-1"
+        let deadline = Date().addingTimeInterval(5)
+        while FileManager.default.fileExists(atPath: work) && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: work), "the attempt's working directory is removed")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: server.dataDirectory + "/logs/\(id)-1.log"))
     }
 
     func testTerminateStopsARunningJobAndItsChildren() throws {

@@ -59,7 +59,8 @@ typedef struct docket_attempt_spec {
     const char *const *env;
 
     /** A fresh, empty directory created by the host for this attempt; the job's working
-     *  directory for process executors, free for the executor's own files otherwise. */
+     *  directory for process executors, free for the executor's own files otherwise. The host
+     *  removes it, with everything in it, once the attempt's exit has been reported. */
     const char *work_dir;
     /** The attempt's log file. An executor that can point the job's stdout and stderr at
      *  it directly should (it survives a server crash); one that streams output calls

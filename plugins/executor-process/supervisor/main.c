@@ -63,6 +63,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -487,7 +488,12 @@ int main(int argc, char **argv) {
     setsid();
     int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
     if (null_fd >= 0) { dup2(null_fd, 0); dup2(null_fd, 1); dup2(null_fd, 2); }
-    for (int fd = 3; fd < 1024; fd++) if (fd != null_fd) close(fd);
+    /* Nothing of the server's may reach the jobs: every descriptor above 2 goes (it may hold
+     * thousands, and not all of them close-on-exec). */
+    if (null_fd > 2) close(null_fd);
+    if (syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
+        for (int fd = 3; fd < 65536; fd++) close(fd);
+    }
     struct sigaction ignore;
     memset(&ignore, 0, sizeof ignore);
     ignore.sa_handler = SIG_IGN;
