@@ -79,6 +79,23 @@ final class CrashRecoveryTests: XCTestCase {
         _ = try server.waitForStatus(id, ["FAILED"])
     }
 
+    /// A job that ends while the server is down keeps its own exit code: the supervisor holds
+    /// the exit, the restarted server's executor lists the attempt and reports it.
+    func testAJobThatEndsWhileTheServerIsDownKeepsItsExitCode() throws {
+        let server = try ServerHarness()
+        try server.start()
+        let id = try server.submit(["--attempts", "2", "--", "sh", "-c", "sleep 1; exit 3"])
+        _ = try server.waitForStatus(id, ["RUNNING"])
+        server.stop(signal: SIGKILL)
+        Thread.sleep(forTimeInterval: 2)  // the job ends meanwhile
+        try server.start()
+        let job = try server.waitForStatus(id, ["FAILED", "SUCCEEDED"], timeout: 30)
+        let attempts = try XCTUnwrap(job["attempts"] as? [[String: Any]])
+        let first = try XCTUnwrap(attempts.first)
+        XCTAssertEqual((first["container"] as? [String: Any])?["exitCode"] as? Int, 3, "the exit recorded while the server was down: \(first)")
+        XCTAssertEqual(first["statusReason"] as? String, "Essential container in task exited")
+    }
+
     /// The first attempt's taskDetail ("pid N"), which the process executor reports at RUNNING.
     private func job0Detail(_ server: ServerHarness, _ id: String) throws -> String? {
         let attempts = try server.describe(id)["attempts"] as? [[String: Any]]

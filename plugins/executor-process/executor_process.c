@@ -53,6 +53,11 @@ extern char **environ;
 #define PLUGIN_VERSION "1.0.0"
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define OOM_REASON "OutOfMemoryError: Container killed due to memory usage"
+/* How long a reported exit stays listed (list_running) and unacknowledged before the
+ * supervisor may forget it. A server that restarts reads list_running right after create,
+ * while the exits replayed during create are still on their way to its scheduler; and a
+ * server killed just after a report replays it from the supervisor rather than losing it. */
+#define ACK_DELAY_MS 3000
 #define LOST_REASON "the attempt's supervisor died without recording an exit"
 
 /* ---- Small helpers ----------------------------------------------------------------------- */
@@ -421,6 +426,7 @@ typedef struct attempt {
     int ended;            /* its exit arrived and is being reported */
     unsigned epoch;       /* the connection that last confirmed it (see reconcile) */
     int64_t kill_at_ms;   /* monotonic; 0 = no SIGKILL scheduled */
+    int64_t ack_at_ms;    /* monotonic; when its reported exit is acknowledged; 0 = not yet */
 } attempt;
 
 typedef struct instance {
@@ -597,9 +603,10 @@ static void remove_attempt_cgroups(const char *attempt_id) {
     remove_cgroup(cpu);
 }
 
-/* Reports an exit, removes the attempt's cgroups, then lets the supervisor forget it: a crash
- * in between repeats a report rather than loses one. Called by the watcher without the lock. */
-static void report_exit(instance *in, const char *attempt_id, docket_attempt_exit *ex, int acknowledge) {
+/* Reports an exit and removes the attempt's cgroups. The acknowledgement that lets the
+ * supervisor forget it follows ACK_DELAY_MS later (see the watcher): a crash in between repeats
+ * a report rather than loses one. Called by the watcher without the lock. */
+static void report_exit(instance *in, const char *attempt_id, docket_attempt_exit *ex) {
     if (ex->outcome == DOCKET_EXIT_CODE || ex->outcome == DOCKET_EXIT_SIGNAL) {
         if (was_oom_killed(attempt_id, ex->signal)) {
             ex->oom_killed = 1;
@@ -608,12 +615,6 @@ static void report_exit(instance *in, const char *attempt_id, docket_attempt_exi
     }
     in->host->attempt_exited(in->host->ctx, attempt_id, ex);
     remove_attempt_cgroups(attempt_id);
-    if (acknowledge) {
-        supervisor_frame f = {0};
-        frame_add(&f, "ack");
-        frame_add(&f, attempt_id);
-        send_frame(in, &f);
-    }
 }
 
 /* running ID PID STARTED_MS */
@@ -665,10 +666,10 @@ static void on_exited(instance *in, char **fields, int count) {
         ex.outcome = DOCKET_EXIT_CODE;
         ex.exit_code = (int32_t)value;
     }
-    report_exit(in, fields[1], &ex, 1);
+    report_exit(in, fields[1], &ex);
     pthread_mutex_lock(&in->lock);
     a = find_attempt(in, fields[1]);
-    if (a != NULL) remove_attempt(in, a);
+    if (a != NULL) a->ack_at_ms = monotonic_ms() + ACK_DELAY_MS;
     pthread_mutex_unlock(&in->lock);
 }
 
@@ -691,7 +692,7 @@ static void reconcile(instance *in) {
         ex.struct_size = sizeof ex;
         ex.outcome = DOCKET_EXIT_LOST;
         ex.reason = LOST_REASON;
-        report_exit(in, id, &ex, 0); /* removing its cgroups also stops what is left of it */
+        report_exit(in, id, &ex); /* removing its cgroups also stops what is left of it */
         free(id);
     }
 }
@@ -763,8 +764,10 @@ static void *watch_supervisor(void *arg) {
         pthread_mutex_lock(&in->lock);
         int stopping = in->stopping, fd = in->connection;
         int64_t now = monotonic_ms(), next_kill = 0;
-        for (attempt *a = in->attempts; a != NULL; a = a->next)
+        for (attempt *a = in->attempts; a != NULL; a = a->next) {
             if (a->kill_at_ms > 0 && !a->ended && (next_kill == 0 || a->kill_at_ms < next_kill)) next_kill = a->kill_at_ms;
+            if (a->ack_at_ms > 0 && (next_kill == 0 || a->ack_at_ms < next_kill)) next_kill = a->ack_at_ms;
+        }
         pthread_mutex_unlock(&in->lock);
         if (stopping) break;
 
@@ -808,8 +811,28 @@ static void *watch_supervisor(void *arg) {
             }
         }
 
-        /* SIGKILLs that are due. */
+        /* Acknowledgements that are due: the supervisor forgets those exits, and so do we. */
         now = monotonic_ms();
+        for (;;) {
+            char *due = NULL;
+            pthread_mutex_lock(&in->lock);
+            attempt *acknowledged = NULL;
+            for (attempt *a = in->attempts; a != NULL && acknowledged == NULL; a = a->next)
+                if (a->ack_at_ms > 0 && now >= a->ack_at_ms) acknowledged = a;
+            if (acknowledged != NULL) {
+                due = strdup(acknowledged->id);
+                remove_attempt(in, acknowledged);
+            }
+            pthread_mutex_unlock(&in->lock);
+            if (due == NULL) break;
+            supervisor_frame f = {0};
+            frame_add(&f, "ack");
+            frame_add(&f, due);
+            send_frame(in, &f);
+            free(due);
+        }
+
+        /* SIGKILLs that are due. */
         for (;;) {
             char *due = NULL;
             pthread_mutex_lock(&in->lock);
