@@ -529,7 +529,7 @@ static int connect_supervisor(instance *in, char *err, size_t err_size) {
     memset(&address, 0, sizeof address);
     address.sun_family = AF_UNIX;
     snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d/" SUPERVISOR_SOCKET, dir_fd);
-    int spawned = 0;
+    int64_t spawned_at = 0; /* 0: none spawned yet */
     int64_t deadline = monotonic_ms() + 5000;
     for (;;) {
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -538,7 +538,9 @@ static int connect_supervisor(instance *in, char *err, size_t err_size) {
             return fd;
         }
         if (fd >= 0) close(fd);
-        if (!spawned) {
+        /* Spawned again after 500 ms without a listener: a supervisor going idle may still hold
+         * the lock (so the new one stepped aside) after it has already closed its socket. */
+        if (spawned_at == 0 || monotonic_ms() - spawned_at > 500) {
             /* The supervisor daemonizes: the process spawned here exits at once, and is reaped
              * here, while the supervisor itself is adopted by init. */
             char *argv[] = {"docket-supervisor", "--state", in->state_dir, NULL};
@@ -566,7 +568,7 @@ static int connect_supervisor(instance *in, char *err, size_t err_size) {
                 return -1;
             }
             while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {} /* ECHILD if the host ignores SIGCHLD */
-            spawned = 1;
+            spawned_at = monotonic_ms();
         }
         if (monotonic_ms() > deadline) {
             close(dir_fd);
