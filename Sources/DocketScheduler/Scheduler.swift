@@ -222,8 +222,17 @@ package actor Scheduler {
     /// has are re-adopted; those it lost fail (and retry if their strategy allows); attempts it
     /// has that no job owns are returned so the caller can terminate them.
     package func recover(jobs stored: [Job], runningByEnvironment: [String: Set<String>]) -> [(environment: String, attemptID: String)] {
+        recover(page: stored, runningByEnvironment: runningByEnvironment)
+        return finishRecovery(runningByEnvironment: runningByEnvironment)
+    }
+
+    /// Attempts of recovered jobs, until `finishRecovery` has compared them with the executors'.
+    private var recoveredAttempts: Set<String> = []
+
+    /// Recovery one page of unfinished jobs at a time, in submission order, so a start on a
+    /// large queue never holds every job whole at once; `finishRecovery` ends it.
+    package func recover(page stored: [Job], runningByEnvironment: [String: Set<String>]) {
         let now = clock()
-        var known: Set<String> = []
         for job in stored.sorted(by: { $0.sequence < $1.sequence }) {
             lastSequence = max(lastSequence, job.sequence)
             let key = register(job.id)
@@ -238,7 +247,7 @@ package actor Scheduler {
             case .starting, .running:
                 guard let attempt = job.currentAttempt else { continue }
                 let attemptID = Attempt.id(jobID: job.id, number: attempt.number)
-                known.insert(attemptID)
+                recoveredAttempts.insert(attemptID)
                 active[job.id] = job
                 if runningByEnvironment[attempt.computeEnvironment]?.contains(attemptID) == true {
                     jobOfAttempt[attemptID] = job.id
@@ -264,10 +273,15 @@ package actor Scheduler {
                 continue
             }
         }
+    }
+
+    /// Ends a recovery: returns the attempts executors still have that no job owns.
+    package func finishRecovery(runningByEnvironment: [String: Set<String>]) -> [(environment: String, attemptID: String)] {
         var orphans: [(String, String)] = []
         for (environment, attempts) in runningByEnvironment {
-            for attemptID in attempts.sorted() where !known.contains(attemptID) { orphans.append((environment, attemptID)) }
+            for attemptID in attempts.sorted() where !recoveredAttempts.contains(attemptID) { orphans.append((environment, attemptID)) }
         }
+        recoveredAttempts = []
         requestCycle()
         return orphans
     }

@@ -83,7 +83,15 @@ package struct Server {
             do { running[name] = Set(try instance.listRunning()) } catch { logger.error("\(error)") }
         }
         await scheduler.loadConsumableResources(try store.resources(ConsumableResource.self, kind: .consumableResource))
-        let orphans = await scheduler.recover(jobs: try store.activeJobs(), runningByEnvironment: running)
+        // A page at a time: a start on 100,000 queued jobs holds 2,000 whole jobs at once, not all.
+        var lastRecovered: Int64 = 0
+        while true {
+            let page = try store.activeJobs(afterSequence: lastRecovered, limit: 2_000)
+            guard let last = page.last else { break }
+            await scheduler.recover(page: page, runningByEnvironment: running)
+            lastRecovered = last.sequence
+        }
+        let orphans = await scheduler.finishRecovery(runningByEnvironment: running)
         for orphan in orphans {
             logger.warning("terminating attempt \(orphan.attemptID) on '\(orphan.environment)': no job owns it")
             try? runtime.executorInstances[orphan.environment]?.terminate(attemptID: orphan.attemptID, graceMillis: 5_000)

@@ -423,8 +423,14 @@ package final class SQLiteStore: Sendable {
 
     /// Every job not yet SUCCEEDED or FAILED, in submission order: what the scheduler reloads at start.
     package func activeJobs() throws(DocketError) -> [Job] {
+        try activeJobs(afterSequence: 0, limit: Int.max)
+    }
+
+    /// A page of them: up to `limit` after sequence `afterSequence`.
+    package func activeJobs(afterSequence: Int64, limit: Int) throws(DocketError) -> [Job] {
         try read("read active jobs") { db in
-            try decodeJobs(Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE status NOT IN ('SUCCEEDED', 'FAILED') ORDER BY sequence"), db)
+            try decodeJobs(Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE status NOT IN ('SUCCEEDED', 'FAILED') AND sequence > ? ORDER BY sequence LIMIT ?",
+                                        arguments: [afterSequence, Int64(min(limit, Int(Int64.max)))]), db)
         }
     }
 

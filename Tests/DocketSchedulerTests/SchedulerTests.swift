@@ -169,7 +169,11 @@ final class SchedulerTests: XCTestCase {
             current.attempts = [Attempt(number: 1, computeEnvironment: "ce", logStreamName: "s")]
             if index == 0 { kept = current } else { lost = current }
         }
-        let orphans = await scheduler.recover(jobs: [kept, lost], runningByEnvironment: ["ce": ["kept-1", "stray-1"]])
+        // The server recovers a page at a time; attempts of every page count against the orphans.
+        let running: [String: Set<String>] = ["ce": ["kept-1", "stray-1"]]
+        await scheduler.recover(page: [kept], runningByEnvironment: running)
+        await scheduler.recover(page: [lost], runningByEnvironment: running)
+        let orphans = await scheduler.finishRecovery(runningByEnvironment: running)
         XCTAssertEqual(orphans.map(\.attemptID), ["stray-1"])
         _ = await settle(scheduler)
         let failed = try XCTUnwrap(store.saved.withLock { $0["lost"] })
