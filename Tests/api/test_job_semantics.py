@@ -634,5 +634,36 @@ class TimeLimitActionTests(SemanticsTestCase):
         self.batch.terminate_job(jobId=blocked, reason="cleanup")
 
 
+class TagPropagationTests(SemanticsTestCase):
+    def definition_with_tags(self, count):
+        return self.register(tags={f"def{i}": "d" for i in range(count)})["jobDefinitionArn"]
+
+    def test_a_job_keeps_its_own_tags_and_says_whether_they_propagate(self):
+        environment = self.room(vcpus=2)
+        queue = self.queue_on(environment)
+        definition = self.definition_with_tags(3)
+        job_id = self.submit(queue, definition=definition, tags={"team": "lab"}, propagateTags=True)["jobId"]
+        job = self.finish(job_id)
+        self.assertEqual(job["status"], "SUCCEEDED", job.get("statusReason"))
+        self.assertEqual(job["tags"], {"team": "lab"}, "the definition's tags are propagated, not merged into the job's")
+        self.assertTrue(job["propagateTags"])
+
+    def test_more_than_fifty_propagated_tags_fail_the_job_without_running_it(self):
+        environment = self.room(vcpus=2)
+        queue = self.queue_on(environment)
+        definition = self.definition_with_tags(30)
+        tags = {f"job{i}": "j" for i in range(25)}
+        failing = self.submit(queue, definition=definition, tags=tags, propagateTags=True)["jobId"]
+        job = self.finish(failing)
+        self.assertEqual(job["status"], "FAILED")
+        self.assertIn("55 tags together; at most 50 can be propagated", job["statusReason"])
+        self.assertEqual(job["attempts"], [])
+        # Without propagation the same tags are fine; a clash counts once (the job's value wins).
+        self.assertEqual(self.finish(self.submit(queue, definition=definition, tags=tags)["jobId"])["status"], "SUCCEEDED")
+        clashing = {f"def{i}": "job" for i in range(20)}
+        self.assertEqual(self.finish(self.submit(queue, definition=definition, tags=clashing, propagateTags=True)["jobId"])["status"],
+                         "SUCCEEDED", "30 definition tags and 20 job tags with the same keys are 30 tags")
+
+
 if __name__ == "__main__":
     unittest.main()
