@@ -11,6 +11,7 @@ package final class SQLiteStore: Sendable {
     private let pool: DatabasePool
     private let encoder: JSONEncoder
     private let decoder: JSONDecoder
+    private let checkpoints: Checkpoints
 
     /// Opens (creating if needed) the database at `path` and runs the migrations.
     /// - Throws: `DocketError(.unavailable)` naming the file when it cannot be opened.
@@ -20,14 +21,21 @@ package final class SQLiteStore: Sendable {
             // GRDB puts the writer in WAL mode with synchronous=NORMAL once it opens (after
             // prepareDatabase runs), which survives a crash of the process but not of the
             // machine: set FULL on the writer afterwards, so every commit is fsynced.
-            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            // Checkpoints run in the background (below), not in whichever commit crosses
+            // SQLite's 1,000-page mark: that commit, an array's SubmitJob or any request's, used
+            // to pay for copying the whole WAL into the database file and its fsync.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 0") }
             try Self.migrator.migrate(pool)
         } catch {
             throw DocketError(.unavailable, "cannot open the store at \(path): \(error); check that the data directory is writable and not used by another docket server.", cause: error)
         }
         encoder = JSONEncoder()
         decoder = JSONDecoder()
+        checkpoints = Checkpoints(pool: pool, walPath: path + "-wal")
     }
+
+    deinit { checkpoints.timer.cancel() }
+
 
     /// The writer's synchronous setting (2 = FULL), for the test that pins it.
     package func synchronousMode() throws(DocketError) -> Int {
@@ -273,19 +281,23 @@ package final class SQLiteStore: Sendable {
             // SUBMITTED -> PENDING -> RUNNABLE in one write, and readers expect all three, in order.
             // The scheduler commits RUNNING lazily, so a short attempt can go from STARTING to its
             // end in one write; its start time says it ran, and the log says RUNNING too.
+            func event(_ id: String, _ status: JobStatus, _ reason: String?) throws {
+                events.text(id)
+                events.text(status.rawValue)
+                events.text(reason)
+                events.integer(now)
+                try events.insert(db)
+            }
             func record(_ id: String, from old: String?, to new: JobStatus, reason: String?, ran: Bool = false) throws {
                 guard old != new.rawValue else { return }
-                var passed = Self.statusesPassed(from: old.flatMap(JobStatus.init(rawValue:)), to: new)
+                let oldStatus = old.flatMap(JobStatus.init(rawValue:))
                 if new.isTerminal, ran, old != JobStatus.running.rawValue {
-                    passed = Self.statusesPassed(from: old.flatMap(JobStatus.init(rawValue:)), to: .running) + [.running]
+                    for status in Self.statusesPassed(from: oldStatus, to: .running) { try event(id, status, nil) }
+                    try event(id, .running, nil)
+                } else {
+                    for status in Self.statusesPassed(from: oldStatus, to: new) { try event(id, status, nil) }
                 }
-                for (status, text) in passed.map({ ($0, nil as String?) }) + [(new, reason)] {
-                    events.text(id)
-                    events.text(status.rawValue)
-                    events.text(text)
-                    events.integer(now)
-                    try events.insert(db)
-                }
+                try event(id, new, reason)
             }
             var rows = try RowInserter(db, table: "jobs", columns: ["id", "sequence", "queue", "status", "status_reason", "name",
                                                                     "created_at", "body", "parent"], orReplace: true)
@@ -325,13 +337,14 @@ package final class SQLiteStore: Sendable {
     /// The forward path SUBMITTED, PENDING, RUNNABLE, STARTING, RUNNING: the statuses strictly
     /// between `old` (nil: a new job, before SUBMITTED) and `new` on it. Empty for any other move
     /// (a retry back to RUNNABLE, a cancel straight to FAILED).
-    static func statusesPassed(from old: JobStatus?, to new: JobStatus) -> [JobStatus] {
-        let path: [JobStatus] = [.submitted, .pending, .runnable, .starting, .running]
-        guard let end = path.firstIndex(of: new) else { return old == nil ? [.submitted] : [] }
-        let start = old.map { path.firstIndex(of: $0) } ?? -1
+    static func statusesPassed(from old: JobStatus?, to new: JobStatus) -> ArraySlice<JobStatus> {
+        guard let end = forwardPath.firstIndex(of: new) else { return old == nil ? forwardPath[0..<1] : [] }
+        let start = old.map { forwardPath.firstIndex(of: $0) } ?? -1
         guard let start, start < end else { return [] }
-        return Array(path[(start + 1)..<end])
+        return forwardPath[(start + 1)..<end]
     }
+
+    private static let forwardPath: [JobStatus] = [.submitted, .pending, .runnable, .starting, .running]
 
     /// Inserts new jobs and replaces changed ones, all in one transaction.
     package func save(jobs: [Job]) throws(DocketError) {
@@ -344,14 +357,31 @@ package final class SQLiteStore: Sendable {
     static func compactBody(_ job: Job) -> [UInt8]? {
         guard let index = job.arrayIndex, let parent = job.arrayParentID, job.attempts.isEmpty,
               [.submitted, .pending, .runnable].contains(job.status), !job.isCancelled, !job.isTerminated else { return nil }
-        // Job ids are UUIDs and "PARENT:INDEX" (no quotes or backslashes), so no escaping is needed.
-        let dependencies = job.dependsOn.map { dependency in
-            var members: [String] = []
-            if let id = dependency.jobID { members.append("\"jobID\":\"\(id)\"") }
-            if let type = dependency.type { members.append("\"type\":\"\(type)\"") }
-            return "{" + members.joined(separator: ",") + "}"
-        }.joined(separator: ",")
-        return Array("{\"arrayChildOf\":\"\(parent)\",\"index\":\(index),\"dependsOn\":[\(dependencies)]}".utf8)
+        // Job ids are UUIDs and "PARENT:INDEX" (no quotes or backslashes), so no escaping is
+        // needed; written as bytes, since an array's 10,000 children each get one.
+        var body: [UInt8] = []
+        body.reserveCapacity(96 + job.dependsOn.count * 64)
+        body.append(contentsOf: #"{"arrayChildOf":""#.utf8)
+        body.append(contentsOf: parent.utf8)
+        body.append(contentsOf: #"","index":"#.utf8)
+        body.append(contentsOf: String(index).utf8)
+        body.append(contentsOf: #","dependsOn":["#.utf8)
+        for (position, dependency) in job.dependsOn.enumerated() {
+            body.append(contentsOf: position == 0 ? "{".utf8 : ",{".utf8)
+            if let id = dependency.jobID {
+                body.append(contentsOf: #""jobID":""#.utf8)
+                body.append(contentsOf: id.utf8)
+                body.append(UInt8(ascii: "\""))
+            }
+            if let type = dependency.type {
+                body.append(contentsOf: (dependency.jobID == nil ? #""type":""# : #","type":""#).utf8)
+                body.append(contentsOf: type.utf8)
+                body.append(UInt8(ascii: "\""))
+            }
+            body.append(UInt8(ascii: "}"))
+        }
+        body.append(contentsOf: "]}".utf8)
+        return body
     }
 
     /// An array child's compact row, as `compactBody` writes it.
@@ -536,5 +566,29 @@ package final class SQLiteStore: Sendable {
         try write("write setting \(key)") { db in
             try db.execute(sql: "INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)", arguments: [key, value])
         }
+    }
+}
+
+/// Every 250 ms: once the WAL has grown past 1 MiB and changed since the last look, copy it into
+/// the database (PASSIVE: never waits for readers, so it may leave the tail for next time).
+private final class Checkpoints: @unchecked Sendable {
+    // @unchecked: `lastSeen` is touched only by the timer's handler, on its serial queue; the
+    // timer itself is only cancelled.
+    let timer: DispatchSourceTimer
+    private var lastSeen = (size: Int64(0), modified: 0)
+
+    init(pool: DatabasePool, walPath: String) {
+        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "docket.store.checkpoint", qos: .utility))
+        timer.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            var info = stat()
+            guard stat(walPath, &info) == 0, info.st_size > 1 << 20 else { return }
+            let seen = (size: Int64(info.st_size), modified: info.st_mtim.tv_sec * 1_000_000_000 + info.st_mtim.tv_nsec)
+            guard seen != lastSeen else { return }
+            lastSeen = seen
+            try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
+        }
+        timer.resume()
     }
 }
