@@ -203,6 +203,7 @@ func seedJobs(storePath: String, templateID: String, count: Int) throws -> (ids:
         }
         try store.commit(jobs: jobs, statuses: [])
     }
+    store.close()  // the server opens the store next: leave it no checkpoint in progress
     return (ids, now() - started, template.status)
 }
 

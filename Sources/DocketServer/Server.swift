@@ -152,6 +152,7 @@ package struct Server {
         pump.cancel()
         refresher.cancel()
         runtime.shutdown()
+        store.close()
         logger.info("docket server stopped")
     }
 

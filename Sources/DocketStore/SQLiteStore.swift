@@ -17,7 +17,11 @@ package final class SQLiteStore: Sendable {
     /// - Throws: `DocketError(.unavailable)` naming the file when it cannot be opened.
     package init(path: String) throws(DocketError) {
         do {
-            pool = try DatabasePool(path: path, configuration: Configuration())
+            var configuration = Configuration()
+            // Waits out a lock another process holds for a moment (a checkpoint, the sqlite3
+            // shell) instead of failing at once.
+            configuration.busyMode = .timeout(5)
+            pool = try DatabasePool(path: path, configuration: configuration)
             // GRDB puts the writer in WAL mode with synchronous=NORMAL once it opens (after
             // prepareDatabase runs), which survives a crash of the process but not of the
             // machine: set FULL on the writer afterwards, so every commit is fsynced.
@@ -34,7 +38,14 @@ package final class SQLiteStore: Sendable {
         checkpoints = Checkpoints(pool: pool, walPath: path + "-wal")
     }
 
-    deinit { checkpoints.timer.cancel() }
+    deinit { checkpoints.stop() }
+
+    /// Stops the background checkpoints and folds the whole WAL into the database file, so the
+    /// next process to open the store starts from a short WAL. The store stays usable.
+    package func close() {
+        checkpoints.stop()
+        try? pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
 
 
     /// The writer's synchronous setting (2 = FULL), for the test that pins it.
@@ -574,11 +585,18 @@ package final class SQLiteStore: Sendable {
 private final class Checkpoints: @unchecked Sendable {
     // @unchecked: `lastSeen` is touched only by the timer's handler, on its serial queue; the
     // timer itself is only cancelled.
-    let timer: DispatchSourceTimer
+    private let timer: DispatchSourceTimer
+    private let queue = DispatchQueue(label: "docket.store.checkpoint", qos: .utility)
     private var lastSeen = (size: Int64(0), modified: 0)
 
+    /// Cancels the timer and waits for a checkpoint in progress to finish.
+    func stop() {
+        timer.cancel()
+        queue.sync {}
+    }
+
     init(pool: DatabasePool, walPath: String) {
-        timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "docket.store.checkpoint", qos: .utility))
+        timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .milliseconds(250), repeating: .milliseconds(250), leeway: .milliseconds(50))
         timer.setEventHandler { [weak self] in
             guard let self else { return }
