@@ -229,7 +229,7 @@ package actor Scheduler {
     /// Attempts of recovered jobs, until `finishRecovery` has compared them with the executors'.
     private var recoveredAttempts: Set<String> = []
 
-    /// Recovery one page of unfinished jobs at a time, in submission order, so a start on a
+    /// Recovers one page of unfinished jobs at a time, in submission order, so a start on a
     /// large queue never holds every job whole at once; `finishRecovery` ends it.
     package func recover(page stored: [Job], runningByEnvironment: [String: Set<String>]) {
         let now = clock()
@@ -308,7 +308,7 @@ package actor Scheduler {
     /// - Throws: the store's error; nothing is kept then.
     package func submit(_ job: Job) throws(DocketError) {
         if job.status.isTerminal {  // failed at submit (tag propagation): stored, never queued
-            try store.commit(jobs: [job], statuses: [])
+            try store.insert(newJobs: [job])
             return
         }
         var stored = job

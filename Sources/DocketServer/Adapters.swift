@@ -61,13 +61,15 @@ final class ExecutorAdapter: ExecutorPort {
         let job = launch.job
         let attemptID = Attempt.id(jobID: job.id, number: launch.attempt.number)
         let work = paths.work(attemptID)
-        // One mkdir each on the usual path (the parents exist after the first attempt):
-        // FileManager's intermediate-directory walk costs several system calls per level.
-        for directory in [work, paths.dataDirectory + "/logs"] where mkdir(directory, 0o755) != 0 && errno != EEXIST {
-            do {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            } catch {
-                return .retryLater("cannot create the attempt's directory \(directory): \(error)")
+        // One mkdir: the server made work/ and logs/ at start. Should they have been removed by
+        // hand since, they are made again (FileManager's walk costs several calls per level).
+        if mkdir(work, 0o755) != 0 && errno != EEXIST {
+            for directory in [work, paths.dataDirectory + "/logs"] {
+                do {
+                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                } catch {
+                    return .retryLater("cannot create the attempt's directory \(directory): \(error)")
+                }
             }
         }
         var environment = job.container.environment.map { "\($0.name)=\($0.value)" }

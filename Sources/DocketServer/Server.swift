@@ -29,7 +29,10 @@ package struct Server {
         // 1. Data directory and store.
         let dataDirectory = configuration.dataDirectory ?? Configuration.defaultDataDirectory
         do {
-            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            // The attempts' directories' parents too, once here rather than at every launch.
+            for directory in [dataDirectory + "/work", dataDirectory + "/logs"] {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
         } catch {
             throw DocketError(.unavailable, "cannot create the data directory \(dataDirectory): \(error.localizedDescription); pass a writable --data-dir.")
         }

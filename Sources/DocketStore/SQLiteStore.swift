@@ -471,7 +471,7 @@ package final class SQLiteStore: Sendable {
     package func activeJobs(afterSequence: Int64, limit: Int) throws(DocketError) -> [Job] {
         try read("read active jobs") { db in
             try decodeJobs(Row.fetchAll(db, sql: "SELECT \(Self.jobColumns) FROM jobs WHERE status NOT IN ('SUCCEEDED', 'FAILED') AND sequence > ? ORDER BY sequence LIMIT ?",
-                                        arguments: [afterSequence, Int64(min(limit, Int(Int64.max)))]), db)
+                                        arguments: [afterSequence, Int64(limit)]), db)
         }
     }
 

@@ -422,8 +422,8 @@ static void remove_cgroup(const char *dir) {
 typedef struct attempt {
     struct attempt *next;
     char *id;
-    pid_t job_pid;        /* the job's pid and process group; 0 until it runs */
-    int ended;            /* its exit arrived and is being reported */
+    int running_reported; /* attempt_running was called (replays repeat `running`) */
+    int ended;            /* its exit arrived: reported, or being reported */
     unsigned epoch;       /* the connection that last confirmed it (see reconcile) */
     int64_t kill_at_ms;   /* monotonic; 0 = no SIGKILL scheduled */
     int64_t ack_at_ms;    /* monotonic; when its reported exit is acknowledged; 0 = not yet */
@@ -626,10 +626,10 @@ static void on_running(instance *in, char **fields, int count) {
     pthread_mutex_lock(&in->lock);
     attempt *a = find_attempt(in, fields[1]);
     if (a == NULL) a = add_attempt(in, fields[1]); /* left by a previous instance: adopt it */
-    int report = a != NULL && a->job_pid == 0 && pid > 0;
+    int report = a != NULL && !a->running_reported && pid > 0;
     if (a != NULL) {
         a->epoch = in->epoch;
-        if (pid > 0) a->job_pid = (pid_t)pid;
+        if (report) a->running_reported = 1;
     }
     pthread_mutex_unlock(&in->lock);
     if (report) {
