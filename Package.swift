@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "docket-bench", targets: ["DocketBench"]),
         .library(name: "DocketExecutorProcess", type: .dynamic, targets: ["DocketExecutorProcess"]),
         .library(name: "DocketPolicyFIFO", type: .dynamic, targets: ["DocketPolicyFIFO"]),
+        .library(name: "DocketExecutorDocker", type: .dynamic, targets: ["DocketExecutorDocker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,7 +55,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "DocketBench", dependencies: [
-            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "DocketStore", "CDocketPlugin", "DocketFIFOQueue",
+            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "DocketStore", "CDocketPlugin", "DocketFIFOQueue", "DocketDockerEngine",
             // The api benchmark's floors: a Hummingbird server answering a fixed body, and one
             // synchronous=FULL INSERT through GRDB (the store's own pool does not run FULL).
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
@@ -77,6 +78,13 @@ let package = Package(
                 path: "plugins/policy-fifo", exclude: ["Queue", "README.md", "example-config.json"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
 
+        // The Docker Engine API client is its own module so the benchmark's direct-API baseline
+        // uses the same wire code as the plugin, and the unit tests can reach it.
+        .target(name: "DocketDockerEngine", path: "plugins/executor-docker/Engine"),
+        .target(name: "DocketExecutorDocker", dependencies: ["CDocketPlugin", "DocketDockerEngine"],
+                path: "plugins/executor-docker", exclude: ["Engine", "README.md", "example-config.json"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
+
         .testTarget(name: "DocketCoreTests", dependencies: ["DocketCore"]),
         .testTarget(name: "DocketAPITests", dependencies: [
             "DocketAPI", "DocketCore", .product(name: "Logging", package: "swift-log"),
@@ -85,6 +93,7 @@ let package = Package(
         .testTarget(name: "DocketSchedulerTests", dependencies: ["DocketScheduler", "DocketCore", "DocketPluginHost", "DocketServer"]),
         .testTarget(name: "DocketPluginHostTests", dependencies: ["DocketPluginHost", "DocketCore", "CDocketPlugin"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "DocketDockerEngineTests", dependencies: ["DocketDockerEngine"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DocketCore"]),
     ]
 )

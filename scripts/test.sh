@@ -14,6 +14,10 @@ fi
 need aws || python3 -m pip install -q awscli                                # the API suite drives the real aws CLI
 python3 -c 'import boto3' 2>/dev/null || python3 -m pip install -q boto3   # ... and boto3
 
+# The Docker executor's tests need a running engine and the test image: installed, started and
+# built here when missing. If that fails, those tests skip, or fail with CI=true, saying why.
+bash scripts/docker-engine.sh || echo "test.sh: no Docker engine; the Docker tests will skip, or fail with CI=true" >&2
+
 swift build
 # Every test server logs the operations it answers here; the conformance report reads them.
 export DOCKET_OPERATION_LOG_DIR="$PWD/.build/operation-log"

@@ -815,6 +815,13 @@ package actor Scheduler {
         if request.gpus > offer.gpus {
             return "\(prefix) \(request.gpus) GPU(s); \(suffix) \(offer.gpus)."
         }
+        // Every enabled compute environment's executor is down (a Docker engine that stopped):
+        // the job waits for one to come back, and says which and why.
+        let enabled = members.filter { $0.environment.state == .enabled }
+        if !enabled.isEmpty, enabled.allSatisfy({ !$0.isHealthy }) {
+            let reasons = enabled.map { "'\($0.environment.name)': \($0.healthReason ?? "the executor reports it cannot run jobs")" }
+            return "CLIENT_ERROR - no compute environment of job queue '\(job.queue)' can run jobs now; the job waits until one recovers. \(reasons.joined(separator: "; "))"
+        }
         return nil
     }
 
