@@ -154,6 +154,11 @@ class DocketServer:
     def is_running(self):
         return self.process is not None and self.process.poll() is None
 
+    @property
+    def data_dir(self):
+        """The server's --data-dir (logs/<attemptId>.log, executors/<ce>/, ...); None when stopped."""
+        return os.path.join(self._tmp, "data") if self._tmp is not None else None
+
     # ---- clients -------------------------------------------------------------------------
 
     def client(self, validate=True):
