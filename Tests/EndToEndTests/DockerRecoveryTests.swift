@@ -122,6 +122,7 @@ final class DockerRecoveryTests: XCTestCase {
         XCTAssertTrue(log.contains("second\n"), log)
     }
 
+    /// Also the TCP path: this compute environment reaches its engine at tcp://127.0.0.1:PORT.
     func testAnEngineThatStaysDownLosesTheAttemptAfterTheGrace() throws {
         let engine = try PrivateEngine()
         defer { engine.shutDown() }
@@ -129,7 +130,7 @@ final class DockerRecoveryTests: XCTestCase {
             compute_environments:
               - name: dce
                 executor: docker
-                settings: { vcpus: 2, memory_mib: 1024, docker_host: "unix://\(engine.socket)", engine_loss_grace_seconds: 2 }
+                settings: { vcpus: 2, memory_mib: 1024, docker_host: "tcp://127.0.0.1:\(engine.tcpPort)", engine_loss_grace_seconds: 2 }
             job_queues:
               - { name: dq, priority: 1, compute_environments: [dce] }
             """)
@@ -141,7 +142,8 @@ final class DockerRecoveryTests: XCTestCase {
         // executor how the job ended.
         try engine.stop(signal: SIGKILL)
         let job = try server.waitForStatus(id, ["FAILED"], timeout: 20)
-        XCTAssertTrue((job["statusReason"] as? String ?? "").contains("stopped answering"), "\(job["statusReason"] ?? "")")
+        XCTAssertTrue((job["statusReason"] as? String ?? "").contains("Docker engine at tcp://127.0.0.1:\(engine.tcpPort) stopped answering"),
+                      "\(job["statusReason"] ?? "")")
     }
 
     private func registerDefinition(_ server: ServerHarness) throws {
@@ -181,6 +183,8 @@ enum DockerCLI {
 final class PrivateEngine {
     let directory: String
     var socket: String { directory + "/docker.sock" }
+    /// The same engine on loopback TCP (DOCKER_HOST=tcp://...), plain HTTP.
+    let tcpPort = Int.random(in: 23_000..<33_000)
     private var pid: Int32?
 
     init() throws {
@@ -200,7 +204,7 @@ final class PrivateEngine {
     /// Starts dockerd detached, through sh, so it is not this process's child.
     func start() throws {
         let launched = try spawnAndWait(["sh", "-c", "dockerd --data-root \(directory)/root --exec-root \(directory)/exec --pidfile \(directory)/docker.pid "
-            + "-H unix://\(socket) --storage-driver=vfs --iptables=false --bridge=none >>\(directory)/dockerd.log 2>&1 </dev/null & echo $!"])
+            + "-H unix://\(socket) -H tcp://127.0.0.1:\(tcpPort) --storage-driver=vfs --iptables=false --bridge=none >>\(directory)/dockerd.log 2>&1 </dev/null & echo $!"])
         let text = launched.stdout
         guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw Self.failure("could not start dockerd: \(text)") }
         self.pid = pid
