@@ -74,14 +74,16 @@ let package = Package(
         // The FIFO ordering is its own module so the benchmark can call it directly, beside the
         // same code called through the C ABI.
         .target(name: "DocketFIFOQueue", path: "plugins/policy-fifo/Queue"),
-        .target(name: "DocketPolicyFIFO", dependencies: ["CDocketPlugin", "DocketFIFOQueue"],
+        // The C-string helpers both Swift plugins need at the ABI boundary.
+        .target(name: "DocketSwiftPluginSupport", dependencies: ["CDocketPlugin"], path: "plugins/swift-support"),
+        .target(name: "DocketPolicyFIFO", dependencies: ["CDocketPlugin", "DocketFIFOQueue", "DocketSwiftPluginSupport"],
                 path: "plugins/policy-fifo", exclude: ["Queue", "README.md", "example-config.json"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
 
         // The Docker Engine API client is its own module so the benchmark's direct-API baseline
         // uses the same wire code as the plugin, and the unit tests can reach it.
         .target(name: "DocketDockerEngine", path: "plugins/executor-docker/Engine"),
-        .target(name: "DocketExecutorDocker", dependencies: ["CDocketPlugin", "DocketDockerEngine"],
+        .target(name: "DocketExecutorDocker", dependencies: ["CDocketPlugin", "DocketDockerEngine", "DocketSwiftPluginSupport"],
                 path: "plugins/executor-docker", exclude: ["Engine", "README.md", "example-config.json"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
 

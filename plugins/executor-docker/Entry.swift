@@ -1,4 +1,5 @@
 import CDocketPlugin
+import DocketSwiftPluginSupport
 import Foundation
 
 // The C entry glue of the Docker executor: the descriptor, the function table and the
@@ -8,19 +9,9 @@ private func executor(_ pointer: UnsafeMutableRawPointer?) -> DockerExecutor {
     Unmanaged<DockerExecutor>.fromOpaque(pointer!).takeUnretainedValue()
 }
 
-/// Writes `message` into the host's error buffer, truncated and NUL-terminated.
-private func report(_ message: String, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int) {
-    guard let buffer, size > 0 else { return }
-    var bytes = Array(message.utf8.prefix(size - 1))
-    bytes.append(0)
-    bytes.withUnsafeBufferPointer { source in
-        UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress!, byteCount: bytes.count)
-    }
-}
-
 private func answer(_ outcome: (docket_status, String)?, _ err: UnsafeMutablePointer<CChar>?, _ size: Int) -> docket_status {
     guard let (status, message) = outcome else { return DOCKET_OK }
-    report(message, err, size)
+    writeError(message, into: err, size: size)
     return status
 }
 
@@ -35,7 +26,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_executor_v1> 
     value.struct_size = UInt32(MemoryLayout<docket_executor_v1>.size)
     value.create = { host, config, out, err, size in
         guard let host else {
-            report("docker executor: the host passed no host table", err, size)
+            writeError("docker executor: the host passed no host table", into: err, size: size)
             return DOCKET_E_INVALID_ARGUMENT
         }
         do {
@@ -43,7 +34,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_executor_v1> 
             out?.pointee = Unmanaged.passRetained(instance).toOpaque()
             return DOCKET_OK
         } catch {
-            report((error as? SettingsError)?.message ?? "docker executor: \(error)", err, size)
+            writeError((error as? SettingsError)?.message ?? "docker executor: \(error)", into: err, size: size)
             return DOCKET_E_INVALID_CONFIG
         }
     }
@@ -95,29 +86,10 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_executor_v1> 
     return table
 }()
 
-/// Strings the descriptor points to: static storage that lives as long as the process.
-nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<docket_plugin_descriptor> = {
-    let pointer = UnsafeMutablePointer<docket_plugin_descriptor>.allocate(capacity: 1)
-    var value = docket_plugin_descriptor()
-    value.struct_size = UInt32(MemoryLayout<docket_plugin_descriptor>.size)
-    value.abi_major = UInt32(DOCKET_ABI_MAJOR)
-    value.abi_minor = UInt32(DOCKET_ABI_MINOR)
-    value.kind = DOCKET_PLUGIN_KIND_EXECUTOR
-    value.id = staticString("docket.executor.docker")
-    value.name = staticString("docker")
-    value.version = staticString("1.0.0")
-    value.description = staticString("runs each attempt as a container through the Docker Engine API")
-    value.executor = UnsafePointer(table)
-    pointer.initialize(to: value)
-    return pointer
-}()
-
-private func staticString(_ text: String) -> UnsafePointer<CChar> {
-    let bytes = Array(text.utf8CString)
-    let storage = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
-    storage.initialize(from: bytes, count: bytes.count)
-    return UnsafePointer(storage)
-}
+/// Never freed: the host reads it for as long as the process lives.
+nonisolated(unsafe) private let descriptor = permanentDescriptor(
+    kind: DOCKET_PLUGIN_KIND_EXECUTOR, id: "docket.executor.docker", name: "docker", version: "1.0.0",
+    description: "runs each attempt as a container through the Docker Engine API", executor: UnsafePointer(table))
 
 @c @implementation
 public func docket_plugin_entry_v1() -> UnsafePointer<docket_plugin_descriptor>? {

@@ -1,4 +1,5 @@
 import CDocketPlugin
+import DocketSwiftPluginSupport
 import DocketFIFOQueue
 
 // The C entry glue of the FIFO policy: the descriptor, the function table and the conversions.
@@ -10,16 +11,6 @@ import DocketFIFOQueue
 @inline(__always)
 private func queue(_ pointer: UnsafeMutableRawPointer?) -> UnsafeMutablePointer<FIFOQueue> {
     pointer!.assumingMemoryBound(to: FIFOQueue.self)
-}
-
-/// Writes `message` into the host's error buffer, truncated and NUL-terminated.
-private func report(_ message: String, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int) {
-    guard let buffer, size > 0 else { return }
-    var bytes = Array(message.utf8.prefix(size - 1))
-    bytes.append(0)
-    bytes.withUnsafeBufferPointer { source in
-        UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress!, byteCount: bytes.count)
-    }
 }
 
 /// The settings this policy reads: `{}` or `{"backfill": true|false}`.
@@ -55,7 +46,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = 
     value.create = { _, config, out, err, size in
         let settings = parseFIFOSettings(config.map { String(cString: $0) } ?? "{}")
         if let message = settings.error {
-            report(message, err, size)
+            writeError(message, into: err, size: size)
             return DOCKET_E_INVALID_CONFIG
         }
         let created = UnsafeMutablePointer<FIFOQueue>.allocate(capacity: 1)
@@ -89,29 +80,10 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = 
     return table
 }()
 
-/// Strings the descriptor points to: static storage that lives as long as the process.
-nonisolated(unsafe) private let descriptor: UnsafeMutablePointer<docket_plugin_descriptor> = {
-    let pointer = UnsafeMutablePointer<docket_plugin_descriptor>.allocate(capacity: 1)
-    var value = docket_plugin_descriptor()
-    value.struct_size = UInt32(MemoryLayout<docket_plugin_descriptor>.size)
-    value.abi_major = UInt32(DOCKET_ABI_MAJOR)
-    value.abi_minor = UInt32(DOCKET_ABI_MINOR)
-    value.kind = DOCKET_PLUGIN_KIND_POLICY
-    value.id = staticString("docket.policy.fifo")
-    value.name = staticString("fifo")
-    value.version = staticString("1.0.0")
-    value.description = staticString("first in, first out: retried jobs first, then submission order (AWS Batch's default)")
-    value.policy = UnsafePointer(table)
-    pointer.initialize(to: value)
-    return pointer
-}()
-
-private func staticString(_ text: String) -> UnsafePointer<CChar> {
-    let bytes = Array(text.utf8CString)
-    let storage = UnsafeMutablePointer<CChar>.allocate(capacity: bytes.count)
-    storage.initialize(from: bytes, count: bytes.count)
-    return UnsafePointer(storage)
-}
+/// Never freed: the host reads it for as long as the process lives.
+nonisolated(unsafe) private let descriptor = permanentDescriptor(
+    kind: DOCKET_PLUGIN_KIND_POLICY, id: "docket.policy.fifo", name: "fifo", version: "1.0.0",
+    description: "first in, first out: retried jobs first, then submission order (AWS Batch's default)", policy: UnsafePointer(table))
 
 @c @implementation
 public func docket_plugin_entry_v1() -> UnsafePointer<docket_plugin_descriptor>? {
