@@ -13,11 +13,13 @@ import GRDB
 // DOCKET_BENCH_ARRAY_SIZE (10,000), DOCKET_BENCH_ARRAY_CONCURRENCY (the machine's cores),
 // DOCKET_BENCH_CHAIN_SIZE (1,000) change the sizes.
 
-private func environmentInteger(_ name: String, _ fallback: Int) -> Int {
+/// An integer from the environment (the benchmarks' size knobs), else `fallback`.
+func environmentInteger(_ name: String, _ fallback: Int) -> Int {
     Int(ProcessInfo.processInfo.environment[name] ?? "") ?? fallback
 }
 
-private func jsonObject(_ body: [UInt8]) throws -> [String: Any] {
+/// A response body that must be a JSON object.
+func jsonObject(_ body: [UInt8]) throws -> [String: Any] {
     guard let object = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else {
         throw BenchError("the server answered something other than a JSON object: \(String(decoding: body, as: UTF8.self))")
     }

@@ -8,7 +8,7 @@ import Foundation
 import Logging
 
 // docket-bench: release-mode benchmarks. Each prints its figures and the ratio to a baseline
-// measured in the same run. Usage: docket-bench [e2e|array|submit|policy|scale|api|all]
+// measured in the same run. Usage: docket-bench [e2e|array|submit|policy|scale|api|docker|all]
 // Build and run: swift build -c release && .build/release/docket-bench all
 
 let arguments = CommandLine.arguments.dropFirst()
@@ -319,6 +319,7 @@ do {
     if all || selected.contains("e2e") { try benchEndToEnd() }
     if all || selected.contains("array") { try benchArray() }
     if all || selected.contains("api") { try await benchAPI() }
+    if all || selected.contains("docker") { try benchDocker() }
 } catch {
     FileHandle.standardError.write(Data("docket-bench: \(error)\n".utf8))
     exit(1)
