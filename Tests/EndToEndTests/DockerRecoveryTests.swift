@@ -69,6 +69,41 @@ final class DockerRecoveryTests: XCTestCase {
         XCTAssertEqual(left, [], "the jobs' containers are removed, and the orphan after its grace")
     }
 
+    /// The container and its state file outlive the exit report by a few seconds, so a server
+    /// that dies before committing an exit is told it again; one that had committed it is told
+    /// again harmlessly.
+    func testAServerKilledRightAfterAnExitFindsItOnceMore() throws {
+        let server = try ServerHarness(config: """
+            compute_environments:
+              - name: dce
+                executor: docker
+                settings: { vcpus: 2, memory_mib: 1024 }
+            job_queues:
+              - { name: dq, priority: 1, compute_environments: [dce] }
+            """)
+        try server.start()
+        try registerDefinition(server)
+        let id = try server.submit(["--queue", "dq", "--definition", "bb", "--", "sh", "-c", "echo once"])
+        _ = try server.waitForStatus(id, ["SUCCEEDED"])
+        server.stop(signal: SIGKILL)
+        let stateFile = server.dataDirectory + "/executors/dce/attempts/\(id)-1"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: stateFile), "the state file outlives the report")
+        XCTAssertEqual(try DockerCLI.containers(label: "docket.attempt-id=\(id)-1"), ["docket-\(id)-1"])
+
+        try server.start()
+        let deadline = Date().addingTimeInterval(20)
+        while (try DockerCLI.containers(label: "docket.attempt-id=\(id)-1")) != [] && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        XCTAssertEqual(try DockerCLI.containers(label: "docket.attempt-id=\(id)-1"), [], "removed by the restarted server")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: stateFile))
+        let job = try server.describe(id)
+        XCTAssertEqual(job["status"] as? String, "SUCCEEDED")
+        XCTAssertEqual((job["attempts"] as? [Any])?.count, 1)
+        let log = try String(contentsOfFile: server.dataDirectory + "/logs/\(id)-1.log", encoding: .utf8)
+        XCTAssertEqual(log.components(separatedBy: "once\n").count - 1, 1, "the output is not streamed twice:\n\(log)")
+    }
+
     func testEngineStoppedDuringARunMakesTheExecutorUnhealthyUntilItReturns() throws {
         let engine = try PrivateEngine()
         defer { engine.shutDown() }

@@ -165,7 +165,7 @@ class DockerTestCase(ServerTestCase):
         self.fail(f"job {job_id} did not print {line!r} in {timeout}s; its log: {self.log(job_id)}")
 
     def assertContainerRemoved(self, job_id, attempt=1, timeout=10):
-        """The attempt's container is gone from the engine (the executor removes it right after the exit)."""
+        """The attempt's container is gone from the engine (the executor removes it 3 s after reporting the exit)."""
         deadline = time.monotonic() + timeout
         while self.containers(job_id, attempt) and time.monotonic() < deadline:
             time.sleep(0.1)

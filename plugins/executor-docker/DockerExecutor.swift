@@ -340,8 +340,15 @@ final class DockerExecutor: @unchecked Sendable {
                     if !outputComplete { outputComplete = try streamOutput(attempt, follow: false) }
                     guard outputComplete else { continue }
                     if host.isClosed { return }
-                    finish(attempt, Self.exitReport(state))
-                    if !host.isClosed { dispose(attempt, state: state) }
+                    finish(attempt, Self.exitReport(state), keepingStateFile: true)
+                    // The container and its state file stay a moment after the report: a server
+                    // that dies before committing the exit finds both at its restart and is told
+                    // the exit again, instead of losing the attempt. The host commits within a
+                    // scheduling cycle (milliseconds).
+                    Thread.sleep(forTimeInterval: Self.removalDelaySeconds)
+                    if host.isClosed { return }
+                    dispose(attempt, state: state)
+                    unlink(attemptsDirectory + "/" + attempt.id)
                     return
                 }
             } catch let error as EngineError where error.isUnreachable {
@@ -421,12 +428,15 @@ final class DockerExecutor: @unchecked Sendable {
     }
 
     /// Reports the attempt's end to the host and forgets it.
-    private func finish(_ attempt: AttemptState, _ report: ExitReport) {
+    private func finish(_ attempt: AttemptState, _ report: ExitReport, keepingStateFile: Bool = false) {
         if host.isClosed { return }  // the next instance re-adopts it
         host.exited(attempt.id, report)
         attempts.withLock { $0[attempt.id] = nil }
-        unlink(attemptsDirectory + "/" + attempt.id)
+        if !keepingStateFile { unlink(attemptsDirectory + "/" + attempt.id) }
     }
+
+    /// How long an ended container outlives the report of its exit.
+    static let removalDelaySeconds = 3.0
 
     /// Removes an ended container, or keeps a failed one (renamed, so later scans skip it)
     /// when keep_failed_containers is set.
