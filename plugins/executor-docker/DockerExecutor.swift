@@ -87,7 +87,7 @@ final class DockerExecutor: @unchecked Sendable {
             try client.negotiate(timeoutSeconds: 3)
             engineInfo = try client.call("GET", "/info", timeoutSeconds: 5).object
         } catch {
-            initialHealth = (false, Self.unreachableReason(error, settings.endpoint))
+            initialHealth = (false, Self.unreachableReason(error))
             host.log(DOCKET_LOG_WARNING, "\(error.message); jobs wait until it answers")
         }
         let engineCPUs = (engineInfo["NCPU"] as? NSNumber)?.int64Value ?? Int64(ProcessInfo.processInfo.activeProcessorCount)
@@ -97,7 +97,7 @@ final class DockerExecutor: @unchecked Sendable {
         recover()
     }
 
-    static func unreachableReason(_ error: EngineError, _ endpoint: EngineEndpoint) -> String {
+    static func unreachableReason(_ error: EngineError) -> String {
         "\(error.message). Start the engine (dockerd) or point the compute environment's docker_host setting at one."
     }
 
@@ -110,14 +110,14 @@ final class DockerExecutor: @unchecked Sendable {
             health.withLock { $0 = (true, nil) }
         } catch {
             client.reset()
-            health.withLock { $0 = (false, Self.unreachableReason(error, settings.endpoint)) }
+            health.withLock { $0 = (false, Self.unreachableReason(error)) }
         }
         let now = health.withLock { $0 }
         return (now.healthy, now.reason, totals.vcpuMillis, totals.memoryMiB)
     }
 
     private func markUnreachable(_ error: EngineError) {
-        health.withLock { $0 = (false, Self.unreachableReason(error, settings.endpoint)) }
+        health.withLock { $0 = (false, Self.unreachableReason(error)) }
     }
 
     // MARK: - Start, signal, terminate, list
@@ -161,8 +161,14 @@ final class DockerExecutor: @unchecked Sendable {
         } catch {
             return (DOCKET_E_INVALID_ARGUMENT, "CannotCreateContainerError: \(error.field): \(error.message)")
         }
-        let state = health.withLock { $0 }
-        guard state.healthy else { return (DOCKET_E_UNAVAILABLE, state.reason ?? "the Docker engine is unreachable") }
+        // Asked now, not at the last capacity refresh: an engine that went away since sends the
+        // job back to RUNNABLE here, instead of failing an attempt in the launch.
+        do {
+            _ = try client.call("GET", "/_ping", timeoutSeconds: 2)
+        } catch {
+            markUnreachable(error)
+            return (DOCKET_E_UNAVAILABLE, Self.unreachableReason(error))
+        }
 
         let path = attemptsDirectory + "/" + attemptID
         let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
