@@ -95,7 +95,11 @@ let package = Package(
         .testTarget(name: "DocketSchedulerTests", dependencies: ["DocketScheduler", "DocketCore", "DocketPluginHost", "DocketServer"]),
         .testTarget(name: "DocketPluginHostTests", dependencies: ["DocketPluginHost", "DocketCore", "CDocketPlugin"],
                     exclude: ["Fixtures"]),
+        // GPU placement (issue 6's executor will build on it): which free GPUs a job gets.
+        .target(name: "DocketGPUPlacement", path: "plugins/executor-gpu/Placement"),
+
         .testTarget(name: "DocketDockerEngineTests", dependencies: ["DocketDockerEngine"]),
+        .testTarget(name: "DocketGPUPlacementTests", dependencies: ["DocketGPUPlacement"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DocketCore"]),
     ]
 )
