@@ -73,3 +73,45 @@ final class GPUPlacementTests: XCTestCase {
         XCTAssertEqual(GPUPlacement.combinationCount(8, 4), 70)
     }
 }
+
+/// The `nvidia-smi topo -m` reader, on matrices written here in its format.
+final class TopoMatrixTests: XCTestCase {
+    func testADualSocketBoxWithANICAndATabbedHeaderWithEscapes() throws {
+        let text = "\u{1B}[4m\tGPU0\tGPU1\tGPU2\tGPU3\tNIC0\tCPU Affinity\tNUMA Affinity\tGPU NUMA ID\u{1B}[0m\n"
+            + "GPU0\t X \tPIX\tSYS\tSYS\tNODE\t0-15\t0\t\tN/A\n"
+            + "GPU1\tPIX\t X \tSYS\tSYS\tNODE\t0-15\t0\t\tN/A\n"
+            + "GPU2\tSYS\tSYS\t X \tPIX\tSYS\t16-31\t1\t\tN/A\n"
+            + "GPU3\tSYS\tSYS\tPIX\t X \tSYS\t16-31\t1\t\tN/A\n"
+            + "NIC0\tNODE\tNODE\tSYS\tSYS\t X \t\t\t\t\n"
+            + "\nLegend:\n\n  X    = Self\n  SYS  = Connection traversing PCIe as well as the SMP interconnect between NUMA nodes\n"
+        let matrix = try TopoMatrix(parsing: text)
+        XCTAssertEqual(matrix.topology.count, 4)
+        XCTAssertEqual(matrix.topology.link(0, 1), .singlePCIeSwitch)
+        XCTAssertEqual(matrix.topology.link(1, 2), .crossSocket)
+        XCTAssertEqual(matrix.topology.numaNodes, [0, 0, 1, 1])
+        XCTAssertEqual(matrix.cpuAffinity, ["0-15", "0-15", "16-31", "16-31"])
+        XCTAssertEqual(GPUPlacement.choose(2, from: [0, 1, 2, 3], in: matrix.topology), [0, 1])
+    }
+
+    func testAnNVLinkBoardPastedWithSpaces() throws {
+        var text = "        GPU0    GPU1    GPU2    GPU3    CPU Affinity    NUMA Affinity\n"
+        let cells = [["X", "NV12", "NV2", "NV2"], ["NV12", "X", "NV2", "NV2"], ["NV2", "NV2", "X", "NV12"], ["NV2", "NV2", "NV12", "X"]]
+        for (index, row) in cells.enumerated() { text += "GPU\(index)    " + row.joined(separator: "    ") + "    0-63    N/A\n" }
+        let matrix = try TopoMatrix(parsing: text)
+        XCTAssertEqual(matrix.topology.link(2, 3), .nvlink(lanes: 12))
+        XCTAssertEqual(matrix.topology.numaNodes, [nil, nil, nil, nil], "N/A is no NUMA node")
+        XCTAssertEqual(GPUPlacement.choose(2, from: [0, 2, 3], in: matrix.topology), [2, 3])
+    }
+
+    func testMalformedMatricesAreRefusedSayingWhy() {
+        XCTAssertThrowsError(try TopoMatrix(parsing: "nothing here")) { error in
+            XCTAssertTrue("\(error)".contains("no header row"), "\(error)")
+        }
+        XCTAssertThrowsError(try TopoMatrix(parsing: "\tGPU0\tGPU1\nGPU0\t X \tFOO\nGPU1\tFOO\t X \n")) { error in
+            XCTAssertTrue("\(error)".contains("'FOO'"), "\(error)")
+        }
+        XCTAssertThrowsError(try TopoMatrix(parsing: "\tGPU0\tGPU1\nGPU0\t X \tPIX\n")) { error in
+            XCTAssertTrue("\(error)".contains("2 GPUs but 1 GPU rows"), "\(error)")
+        }
+    }
+}
