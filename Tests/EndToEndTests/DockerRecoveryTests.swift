@@ -12,16 +12,7 @@ final class DockerRecoveryTests: XCTestCase {
     }
 
     func testContainersAreReadoptedAfterSIGKILLOfTheServer() throws {
-        let server = try ServerHarness(config: """
-            compute_environments:
-              - name: dce
-                executor: docker
-                settings: { vcpus: 4, memory_mib: 2048 }
-            job_queues:
-              - { name: dq, priority: 1, compute_environments: [dce] }
-            """)
-        try server.start()
-        try registerDefinition(server)
+        let server = try startServer(settings: "vcpus: 4, memory_mib: 2048")
         // One job ends while the server is down, one still runs when it is back.
         let ticks = { (count: Int, code: Int) in
             "i=0; while [ $i -lt \(count) ]; do echo tick $i; i=$((i+1)); sleep 1; done; exit \(code)"
@@ -73,16 +64,7 @@ final class DockerRecoveryTests: XCTestCase {
     /// that dies before committing an exit is told it again; one that had committed it is told
     /// again harmlessly.
     func testAServerKilledRightAfterAnExitFindsItOnceMore() throws {
-        let server = try ServerHarness(config: """
-            compute_environments:
-              - name: dce
-                executor: docker
-                settings: { vcpus: 2, memory_mib: 1024 }
-            job_queues:
-              - { name: dq, priority: 1, compute_environments: [dce] }
-            """)
-        try server.start()
-        try registerDefinition(server)
+        let server = try startServer(settings: "vcpus: 2, memory_mib: 1024")
         let id = try server.submit(["--queue", "dq", "--definition", "bb", "--", "sh", "-c", "echo once"])
         _ = try server.waitForStatus(id, ["SUCCEEDED"])
         server.stop(signal: SIGKILL)
@@ -107,18 +89,8 @@ final class DockerRecoveryTests: XCTestCase {
     func testEngineStoppedDuringARunMakesTheExecutorUnhealthyUntilItReturns() throws {
         let engine = try PrivateEngine()
         defer { engine.shutDown() }
-        let server = try ServerHarness(config: """
-            server:
-              terminate_grace_seconds: 2
-            compute_environments:
-              - name: dce
-                executor: docker
-                settings: { vcpus: 2, memory_mib: 1024, docker_host: "unix://\(engine.socket)", engine_loss_grace_seconds: 60 }
-            job_queues:
-              - { name: dq, priority: 1, compute_environments: [dce] }
-            """)
-        try server.start()
-        try registerDefinition(server)
+        let server = try startServer(settings: #"vcpus: 2, memory_mib: 1024, docker_host: "unix://\#(engine.socket)", engine_loss_grace_seconds: 60"#,
+                                     terminateGraceSeconds: 2)
         // PID 1 of a container ignores SIGTERM unless it traps it; this one ends with 7 when
         // the stopping engine sends it.
         let running = try server.submit(["--queue", "dq", "--definition", "bb", "--",
@@ -161,16 +133,7 @@ final class DockerRecoveryTests: XCTestCase {
     func testAnEngineThatStaysDownLosesTheAttemptAfterTheGrace() throws {
         let engine = try PrivateEngine()
         defer { engine.shutDown() }
-        let server = try ServerHarness(config: """
-            compute_environments:
-              - name: dce
-                executor: docker
-                settings: { vcpus: 2, memory_mib: 1024, docker_host: "tcp://127.0.0.1:\(engine.tcpPort)", engine_loss_grace_seconds: 2 }
-            job_queues:
-              - { name: dq, priority: 1, compute_environments: [dce] }
-            """)
-        try server.start()
-        try registerDefinition(server)
+        let server = try startServer(settings: #"vcpus: 2, memory_mib: 1024, docker_host: "tcp://127.0.0.1:\#(engine.tcpPort)", engine_loss_grace_seconds: 2"#)
         let id = try server.submit(["--queue", "dq", "--definition", "bb", "--", "sleep", "60"])
         _ = try server.waitForStatus(id, ["RUNNING"])
         // SIGKILL: the engine cannot stop the container on its way out, so nothing tells the
@@ -179,6 +142,23 @@ final class DockerRecoveryTests: XCTestCase {
         let job = try server.waitForStatus(id, ["FAILED"], timeout: 20)
         XCTAssertTrue((job["statusReason"] as? String ?? "").contains("Docker engine at tcp://127.0.0.1:\(engine.tcpPort) stopped answering"),
                       "\(job["statusReason"] ?? "")")
+    }
+
+    /// A server whose queue dq runs on one Docker compute environment, dce, with these
+    /// settings, and the job definition bb (the test image, 1 vCPU, 64 MiB).
+    private func startServer(settings: String, terminateGraceSeconds: Int? = nil) throws -> ServerHarness {
+        let grace = terminateGraceSeconds.map { "server:\n  terminate_grace_seconds: \($0)\n" } ?? ""
+        let server = try ServerHarness(config: grace + """
+            compute_environments:
+              - name: dce
+                executor: docker
+                settings: { \(settings) }
+            job_queues:
+              - { name: dq, priority: 1, compute_environments: [dce] }
+            """)
+        try server.start()
+        try registerDefinition(server)
+        return server
     }
 
     private func registerDefinition(_ server: ServerHarness) throws {

@@ -238,6 +238,18 @@ final class EngineConnection {
         }
     }
 
+    /// Hands the next `count` bytes of the stream to `onData`, reading as needed.
+    private func pass(_ count: Int, to onData: ([UInt8]) -> Void, where place: String) throws(EngineError) {
+        var remaining = count
+        while remaining > 0 {
+            if position == buffer.count { guard try fill() else { throw broken("the connection closed \(place)") } }
+            let take = min(remaining, buffer.count - position)
+            onData(Array(buffer[position..<(position + take)]))
+            position += take
+            remaining -= take
+        }
+    }
+
     /// Reads the body of `head`, handing each piece to `onData` as it arrives. Returns true when
     /// the connection can carry another request.
     func readBody(_ head: ResponseHead, method: String, onData: ([UInt8]) -> Void) throws(EngineError) -> Bool {
@@ -251,26 +263,12 @@ final class EngineConnection {
                     while try !readLine().isEmpty {}  // trailers
                     return head.keepsAlive
                 }
-                var remaining = size
-                while remaining > 0 {
-                    if position == buffer.count { guard try fill() else { throw broken("the connection closed inside a chunk") } }
-                    let take = min(remaining, buffer.count - position)
-                    onData(Array(buffer[position..<(position + take)]))
-                    position += take
-                    remaining -= take
-                }
+                try pass(size, to: onData, where: "inside a chunk")
                 _ = try readLine()  // the CRLF after the chunk
             }
         }
         if let length = head.contentLength {
-            var remaining = length
-            while remaining > 0 {
-                if position == buffer.count { guard try fill() else { throw broken("the connection closed inside a response body") } }
-                let take = min(remaining, buffer.count - position)
-                onData(Array(buffer[position..<(position + take)]))
-                position += take
-                remaining -= take
-            }
+            try pass(length, to: onData, where: "inside a response body")
             return head.keepsAlive
         }
         // Neither: the body runs to the end of the connection.
