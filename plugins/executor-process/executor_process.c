@@ -40,6 +40,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -392,6 +393,47 @@ static int detect_cgroups(int off, char *why, size_t why_size) {
     return CGROUPS_NONE;
 }
 
+/* Whether cgroup v1's cpuset and devices controllers can hold attempts (DOCKET_CPUSET_* and
+ * DOCKET_DENY_DEVICES), decided once at create like the limits. A cpuset cgroup makes the
+ * pinning binding (the job cannot widen it); without one the supervisor's child still sets
+ * its affinity and memory policy. Without a devices cgroup nothing denies devices, and
+ * `devices_why` says why in the jobs' logs. */
+static void detect_pin_cgroups(int off, int *cpuset, int *devices, char *why, size_t why_size) {
+    char text[4096];
+    *cpuset = *devices = 0;
+    if (off) {
+        snprintf(why, why_size, "the compute environment sets \"cgroups\": \"off\"");
+        return;
+    }
+    /* A child cpuset is empty until written, and v1 takes no task into an empty cpuset. */
+    if (access(CGROUP_ROOT "/cpuset", W_OK) == 0 &&
+        (mkdir(CGROUP_ROOT "/cpuset/docket", 0755) == 0 || errno == EEXIST) &&
+        (read_small_file(CGROUP_ROOT "/cpuset/docket/cpuset.cpus", text, sizeof text) > 1 ||
+         (read_small_file(CGROUP_ROOT "/cpuset/cpuset.cpus", text, sizeof text) > 1 &&
+          write_small_file(CGROUP_ROOT "/cpuset/docket/cpuset.cpus", text) == 0)) &&
+        (read_small_file(CGROUP_ROOT "/cpuset/docket/cpuset.mems", text, sizeof text) > 1 ||
+         (read_small_file(CGROUP_ROOT "/cpuset/cpuset.mems", text, sizeof text) > 1 &&
+          write_small_file(CGROUP_ROOT "/cpuset/docket/cpuset.mems", text) == 0)))
+        *cpuset = 1;
+    if (path_exists(CGROUP_ROOT "/cgroup.controllers")) {
+        snprintf(why, why_size, "cgroup v2 denies devices only through a BPF program, which the process executor does not install");
+    } else if (!path_exists(CGROUP_ROOT "/devices")) {
+        snprintf(why, why_size, "no cgroup v1 devices controller is mounted at " CGROUP_ROOT "/devices");
+    } else if (access(CGROUP_ROOT "/devices", W_OK) != 0) {
+        snprintf(why, why_size, "cgroup v1 at " CGROUP_ROOT "/devices is not writable by this server (%s)", strerror(errno));
+    } else if (mkdir(CGROUP_ROOT "/devices/docket", 0755) != 0 && errno != EEXIST) {
+        snprintf(why, why_size, "cannot create " CGROUP_ROOT "/devices/docket (%s)", strerror(errno));
+    } else {
+        *devices = 1;
+    }
+}
+
+/* The two directories an attempt's pinning may own (see cgroup_paths). */
+static void pin_cgroup_paths(const char *attempt_id, char cpuset[PATH_MAX], char devices[PATH_MAX]) {
+    snprintf(cpuset, PATH_MAX, CGROUP_ROOT "/cpuset/docket/%s", attempt_id);
+    snprintf(devices, PATH_MAX, CGROUP_ROOT "/devices/docket/%s", attempt_id);
+}
+
 /* The three directories an attempt may own; derived from the id, so an adopted attempt
  * finds them without any record. */
 static void cgroup_paths(const char *attempt_id, char v2[PATH_MAX], char mem[PATH_MAX], char cpu[PATH_MAX]) {
@@ -437,6 +479,9 @@ typedef struct instance {
     int64_t memory_mib;
     int cgroup_mode;
     char cgroup_why[512];
+    int cpuset_cgroups;        /* cgroup v1 cpuset/docket is usable */
+    int devices_cgroups;       /* cgroup v1 devices/docket is usable */
+    char devices_why[512];     /* why not */
     pthread_mutex_t lock;      /* attempts, connection, epoch, synced */
     pthread_cond_t changed;    /* synced became 1 */
     attempt *attempts;
@@ -598,11 +643,14 @@ static int was_oom_killed(const char *attempt_id, int signal_number) {
 }
 
 static void remove_attempt_cgroups(const char *attempt_id) {
-    char v2[PATH_MAX], mem[PATH_MAX], cpu[PATH_MAX];
+    char v2[PATH_MAX], mem[PATH_MAX], cpu[PATH_MAX], cpuset[PATH_MAX], devices[PATH_MAX];
     cgroup_paths(attempt_id, v2, mem, cpu);
+    pin_cgroup_paths(attempt_id, cpuset, devices);
     remove_cgroup(v2);
     remove_cgroup(mem);
     remove_cgroup(cpu);
+    remove_cgroup(cpuset);
+    remove_cgroup(devices);
 }
 
 /* Reports an exit and removes the attempt's cgroups. The acknowledgement that lets the
@@ -951,6 +999,7 @@ static docket_status process_create(const docket_host_api *host, const char *con
     in->cgroup_mode = detect_cgroups(in->cfg.cgroups_off, in->cgroup_why, sizeof in->cgroup_why);
     if (in->cgroup_mode == CGROUPS_NONE)
         host_log(in, DOCKET_LOG_WARNING, "memory and vCPU limits are not enforced: %s", in->cgroup_why);
+    detect_pin_cgroups(in->cfg.cgroups_off, &in->cpuset_cgroups, &in->devices_cgroups, in->devices_why, sizeof in->devices_why);
 
     /* 3. The supervisor (the one a previous instance left, or a new one) and its replay: when
      *    create returns, the table holds every attempt it still has, for list_running. */
@@ -1029,7 +1078,7 @@ static int is_safe_component(const char *s) {
 }
 
 /* Creates the attempt's cgroups and writes the limits; on failure says why in `why`. */
-static int setup_cgroups(instance *in, const docket_attempt_spec *spec, char procs[2][PATH_MAX + 16],
+static int setup_cgroups(instance *in, const docket_attempt_spec *spec, char procs[][PATH_MAX + 16],
                          int *count, char *why, size_t why_size) {
     char v2[PATH_MAX], mem[PATH_MAX], cpu[PATH_MAX], path[PATH_MAX + 32], value[64];
     cgroup_paths(spec->attempt_id, v2, mem, cpu);
@@ -1076,6 +1125,189 @@ undo:
     return -1;
 }
 
+/* ---- Pinning: DOCKET_CPUSET_CPUS, DOCKET_CPUSET_MEMS, DOCKET_DENY_DEVICES ------------------ */
+
+/* The value of one of the job's environment variables (the last entry of a name wins, as in
+ * add_environment); NULL when it is unset or empty, which both mean "not pinned". */
+static const char *spec_env(const docket_attempt_spec *spec, const char *name) {
+    size_t length = strlen(name);
+    const char *value = NULL;
+    for (uint32_t i = 0; i < spec->env_count; i++)
+        if (spec->env[i] != NULL && strncmp(spec->env[i], name, length) == 0 && spec->env[i][length] == '=')
+            value = spec->env[i] + length + 1;
+    return value != NULL && value[0] != '\0' ? value : NULL;
+}
+
+/* What an attempt's pinning variables ask for, checked. */
+typedef struct pinning {
+    const char *cpus, *mems; /* borrowed from the spec; NULL: not pinned */
+    char *deny_rules;        /* devices.deny lines, "c 195:2 rwm\n"...; NULL: none */
+    char *denied;            /* the same devices' paths, for the log: "/dev/nvidia2, /dev/nvidia3" */
+} pinning;
+
+static void free_pinning(pinning *p) {
+    free(p->deny_rules);
+    free(p->denied);
+}
+
+/* Appends "<text>" to a heap string, with `separator` when it is not the first. */
+static char *append_text(char *to, const char *separator, const char *text) {
+    char *longer = format_string("%s%s%s", to ? to : "", to ? separator : "", text);
+    free(to);
+    return longer;
+}
+
+/* Checks a list variable against the ids this machine has online (a sysfs list file; a
+ * machine without NUMA has no node directory and only node 0). Returns 0, or -1 with err. */
+static int check_list(const docket_attempt_spec *spec, const char *variable, const char *value, const char *what,
+                      const char *online_path, char *err, size_t err_size) {
+    unsigned char wanted[SUPERVISOR_LIST_BYTES], online[SUPERVISOR_LIST_BYTES];
+    char online_text[4096];
+    long too_large = 0;
+    int count = supervisor_list_parse(value, wanted, &too_large);
+    if (count == -1) {
+        set_err(err, err_size, "attempt %s: containerProperties.environment %s: '%s' is not a list of %ss; write %s numbers and ranges separated by commas, e.g. \"%s\", or remove the variable.",
+                spec->attempt_id, variable, value, what, what, strcmp(what, "CPU") == 0 ? "0-3,8" : "0");
+        return -1;
+    }
+    if (read_small_file(online_path, online_text, sizeof online_text) <= 0) snprintf(online_text, sizeof online_text, "0");
+    online_text[strcspn(online_text, "\n")] = '\0';
+    long missing = count == -2 ? too_large : -1;
+    if (missing < 0 && supervisor_list_parse(online_text, online, NULL) > 0)
+        for (long id = 0; id <= SUPERVISOR_LIST_MAX_ID && missing < 0; id++)
+            if (supervisor_list_has(wanted, id) && !supervisor_list_has(online, id)) missing = id;
+    if (missing >= 0) {
+        set_err(err, err_size, "attempt %s: containerProperties.environment %s: '%s' names %s %ld, which this machine does not have online (online: %s); use %ss from %s.",
+                spec->attempt_id, variable, value, what, missing, online_text, what, online_text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads and checks the job's pinning variables, before anything is created. A listed device
+ * that does not exist is skipped: the node of a GPU this machine lacks. Returns DOCKET_OK, or
+ * DOCKET_E_INVALID_ARGUMENT with err naming the variable. */
+static docket_status read_pinning(const docket_attempt_spec *spec, pinning *p, char *err, size_t err_size) {
+    memset(p, 0, sizeof *p);
+    p->cpus = spec_env(spec, "DOCKET_CPUSET_CPUS");
+    p->mems = spec_env(spec, "DOCKET_CPUSET_MEMS");
+    if (p->cpus != NULL && check_list(spec, "DOCKET_CPUSET_CPUS", p->cpus, "CPU", "/sys/devices/system/cpu/online", err, err_size) != 0)
+        return DOCKET_E_INVALID_ARGUMENT;
+    if (p->mems != NULL && check_list(spec, "DOCKET_CPUSET_MEMS", p->mems, "NUMA node", "/sys/devices/system/node/online", err, err_size) != 0)
+        return DOCKET_E_INVALID_ARGUMENT;
+    const char *deny = spec_env(spec, "DOCKET_DENY_DEVICES");
+    char *list = deny ? strdup(deny) : NULL, *save = NULL;
+    for (char *path = list ? strtok_r(list, ",", &save) : NULL; path != NULL; path = strtok_r(NULL, ",", &save)) {
+        struct stat st;
+        if (path[0] != '/') {
+            set_err(err, err_size, "attempt %s: containerProperties.environment DOCKET_DENY_DEVICES: '%s' is not an absolute path; list device nodes separated by commas, e.g. \"/dev/nvidia2,/dev/nvidia3\".", spec->attempt_id, path);
+            goto refused;
+        }
+        if (stat(path, &st) != 0) {
+            if (errno == ENOENT || errno == ENOTDIR) continue;
+            set_err(err, err_size, "attempt %s: containerProperties.environment DOCKET_DENY_DEVICES: cannot stat '%s' (%s); list only device nodes this server can see.", spec->attempt_id, path, strerror(errno));
+            goto refused;
+        }
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+            set_err(err, err_size, "attempt %s: containerProperties.environment DOCKET_DENY_DEVICES: '%s' is not a device node; list only character or block devices, e.g. /dev/nvidia2.", spec->attempt_id, path);
+            goto refused;
+        }
+        char rule[64];
+        snprintf(rule, sizeof rule, "%c %u:%u rwm\n", S_ISCHR(st.st_mode) ? 'c' : 'b', major(st.st_rdev), minor(st.st_rdev));
+        p->deny_rules = append_text(p->deny_rules, "", rule);
+        p->denied = append_text(p->denied, ", ", path);
+        if (p->deny_rules == NULL || p->denied == NULL) {
+            set_err(err, err_size, "attempt %s: out of memory reading DOCKET_DENY_DEVICES.", spec->attempt_id);
+            free(list);
+            free_pinning(p);
+            return DOCKET_E_INTERNAL;
+        }
+    }
+    free(list);
+    return DOCKET_OK;
+refused:
+    free(list);
+    free_pinning(p);
+    return DOCKET_E_INVALID_ARGUMENT;
+}
+
+/* Puts the attempt's cpuset and devices cgroups in place (cgroup v1), adding their
+ * cgroup.procs to `procs`, and appends the log lines to `note`: what was pinned and denied,
+ * or why devices are not denied. A cpuset that cannot be made leaves the pinning to the
+ * supervisor's child (affinity and memory policy). */
+static char *setup_pinning(instance *in, const docket_attempt_spec *spec, const pinning *p,
+                           char procs[][PATH_MAX + 16], int *count, char *note) {
+    char cpuset[PATH_MAX], devices[PATH_MAX], path[PATH_MAX + 32], parent[4096];
+    pin_cgroup_paths(spec->attempt_id, cpuset, devices);
+    if ((p->cpus != NULL || p->mems != NULL) && in->cpuset_cgroups) {
+        /* v1 takes no task into a cpuset until both files are written; what the job does not
+         * pin comes from docket/, which holds the whole machine. */
+        int ok = mkdir(cpuset, 0755) == 0 || errno == EEXIST;
+        const char *files[2] = {"cpuset.cpus", "cpuset.mems"};
+        const char *values[2] = {p->cpus, p->mems};
+        for (int i = 0; i < 2 && ok; i++) {
+            if (values[i] == NULL) {
+                snprintf(path, sizeof path, CGROUP_ROOT "/cpuset/docket/%s", files[i]);
+                ok = read_small_file(path, parent, sizeof parent) > 1;
+            } else {
+                snprintf(parent, sizeof parent, "%s", values[i]);
+            }
+            snprintf(path, sizeof path, "%s/%s", cpuset, files[i]);
+            ok = ok && write_small_file(path, parent) == 0;
+        }
+        if (ok) snprintf(procs[(*count)++], PATH_MAX + 16, "%s/cgroup.procs", cpuset);
+        else rmdir(cpuset);
+    }
+    const char *not_denied = NULL;
+    char why[PATH_MAX + 128];
+    int denied = 0;
+    if (p->deny_rules != NULL && !in->devices_cgroups) {
+        not_denied = in->devices_why;
+    } else if (p->deny_rules != NULL) {
+        int ok = mkdir(devices, 0755) == 0 || errno == EEXIST;
+        if (!ok) snprintf(why, sizeof why, "mkdir '%s' failed (%s)", devices, strerror(errno));
+        snprintf(path, sizeof path, "%s/devices.deny", devices);
+        /* devices.deny takes one rule per write. */
+        for (const char *rule = p->deny_rules; ok && *rule; rule = strchr(rule, '\n') + 1) {
+            char one[64];
+            snprintf(one, sizeof one, "%.*s", (int)(strchr(rule, '\n') - rule), rule);
+            if (write_small_file(path, one) != 0) {
+                snprintf(why, sizeof why, "writing '%s' to '%s' failed (%s)", one, path, strerror(errno));
+                ok = 0;
+            }
+        }
+        if (ok) {
+            snprintf(procs[(*count)++], PATH_MAX + 16, "%s/cgroup.procs", devices);
+            denied = 1;
+        } else {
+            rmdir(devices);
+            not_denied = why;
+        }
+    }
+    char *line = NULL;
+    if (p->cpus != NULL || p->mems != NULL) {
+        line = format_string("pinned to %s%s%s%s%s", p->cpus ? "CPUs " : "", p->cpus ? p->cpus : "",
+                             p->cpus && p->mems ? " and " : "", p->mems ? "NUMA node(s) " : "", p->mems ? p->mems : "");
+    }
+    if (denied) {
+        char *part = format_string("denied devices %s", p->denied);
+        line = append_text(line, "; ", part ? part : "");
+        free(part);
+    }
+    if (line != NULL) {
+        char *longer = format_string("%s[docket] %s\n", note ? note : "", line);
+        free(note);
+        note = longer;
+        free(line);
+    }
+    if (not_denied != NULL) {
+        char *longer = format_string("%s[docket] devices %s are not denied on this machine: %s.\n", note ? note : "", p->denied, not_denied);
+        free(note);
+        note = longer;
+    }
+    return note;
+}
+
 /* Appends the job's environment to a start frame: "ENVC" then the entries. Later entries win
  * (executor.h), but getenv returns the first, so only the last of each name is kept. */
 static void add_environment(supervisor_frame *f, const docket_attempt_spec *spec) {
@@ -1099,8 +1331,9 @@ static void add_environment(supervisor_frame *f, const docket_attempt_spec *spec
 static docket_status process_start(void *instance_ptr, const docket_attempt_spec *spec,
                                    char *err, size_t err_size) {
     instance *in = instance_ptr;
-    char procs[2][PATH_MAX + 16], why[PATH_MAX + 128];
+    char procs[4][PATH_MAX + 16], why[PATH_MAX + 128];
     int cgroup_count = 0;
+    pinning pins;
 
     /* 1. The spec fields this executor depends on. */
     if (!is_safe_component(spec->attempt_id)) {
@@ -1138,21 +1371,29 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
         }
     }
 
-    /* 3. Into the table first, so the supervisor's report always finds it. */
+    /* 3. The job's pinning (DOCKET_CPUSET_CPUS, DOCKET_CPUSET_MEMS, DOCKET_DENY_DEVICES), checked
+     *    before anything is created: a list this machine cannot honour never runs. */
+    docket_status pin_status = read_pinning(spec, &pins, err, err_size);
+    if (pin_status != DOCKET_OK) return pin_status;
+
+    /* 4. Into the table first, so the supervisor's report always finds it. */
     pthread_mutex_lock(&in->lock);
     if (in->connection < 0 || in->stopping) {
         pthread_mutex_unlock(&in->lock);
+        free_pinning(&pins);
         set_err(err, err_size, "attempt %s: the process executor's supervisor is not reachable (it is being restarted); the attempt waits and is started again.", spec->attempt_id);
         return DOCKET_E_UNAVAILABLE;
     }
     if (find_attempt(in, spec->attempt_id) != NULL) {
         pthread_mutex_unlock(&in->lock);
+        free_pinning(&pins);
         set_err(err, err_size, "attempt %s is already running on this instance; start each attempt id once.", spec->attempt_id);
         return DOCKET_E_INVALID_ARGUMENT;
     }
     attempt *a = add_attempt(in, spec->attempt_id);
     pthread_mutex_unlock(&in->lock);
     if (a == NULL) {
+        free_pinning(&pins);
         set_err(err, err_size, "attempt %s: out of memory recording it.", spec->attempt_id);
         return DOCKET_E_INTERNAL;
     }
@@ -1161,7 +1402,7 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
         goto fail;
     }
 
-    /* 4. Limits, or a line in the log saying why there are none; the ignored image. The
+    /* 5. Limits, or a line in the log saying why there are none; the pinning; the ignored image. The
      *    supervisor's child writes these lines when it opens the log: one file creation, and
      *    not on the server's path. */
     char *note = strdup("");
@@ -1172,13 +1413,14 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
         free(note);
         note = longer;
     }
+    note = setup_pinning(in, spec, &pins, procs, &cgroup_count, note);
     if (spec->image != NULL && spec->image[0] != '\0') {
         char *longer = format_string("%s[docket] the process executor runs the command on this host and ignores the image '%s'\n", note ? note : "", spec->image);
         free(note);
         note = longer;
     }
 
-    /* 5. Hand it to the supervisor, which forks and execs it and reports RUNNING and the exit. */
+    /* 6. Hand it to the supervisor, which forks and execs it and reports RUNNING and the exit. */
     supervisor_frame f = {0};
     frame_add(&f, "start");
     frame_add(&f, spec->attempt_id);
@@ -1193,6 +1435,9 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
     frame_add_number(&f, spec->argc);
     for (uint32_t i = 0; i < spec->argc; i++) frame_add(&f, spec->argv[i] ? spec->argv[i] : "");
     add_environment(&f, spec);
+    frame_add(&f, pins.cpus ? pins.cpus : "");
+    frame_add(&f, pins.mems ? pins.mems : "");
+    free_pinning(&pins);
     if (send_frame(in, &f) != 0) {
         set_err(err, err_size, "attempt %s: the process executor's supervisor is not reachable (it is being restarted); the attempt waits and is started again.", spec->attempt_id);
         remove_attempt_cgroups(spec->attempt_id);
@@ -1205,6 +1450,7 @@ static docket_status process_start(void *instance_ptr, const docket_attempt_spec
     return DOCKET_OK;
 
 fail:
+    free_pinning(&pins);
     pthread_mutex_lock(&in->lock);
     a = find_attempt(in, spec->attempt_id);
     if (a != NULL) remove_attempt(in, a);

@@ -12,8 +12,23 @@ public struct ContainerPolicy: Sendable {
     public var allowedDevices: [String] = []
     /// The containers' working directory; nil keeps the image's.
     public var workingDirectory: String?
+    /// The engine's machine's online CPUs and NUMA nodes as Linux lists ("0-3,8"), which
+    /// DOCKET_CPUSET_CPUS and DOCKET_CPUSET_MEMS must stay within; nil when unknown (an engine
+    /// elsewhere), and then the engine checks them at create.
+    public var onlineCPUs: String?
+    public var onlineMemoryNodes: String?
 
     public init() {}
+
+    /// Reads this machine's online CPUs and NUMA nodes from sysfs, for an engine on this machine.
+    /// A kernel without NUMA has no node directory, and only node 0.
+    public mutating func readOnlineTopology() {
+        let read = { (path: String) -> String? in
+            (try? String(contentsOfFile: path, encoding: .utf8)).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        onlineCPUs = read("/sys/devices/system/cpu/online")
+        onlineMemoryNodes = read("/sys/devices/system/node/online") ?? (onlineCPUs != nil ? "0" : nil)
+    }
 }
 
 /// A job's bad container request: the field, and what to do.
@@ -82,6 +97,7 @@ public struct ContainerPlan: Sendable {
             environmentValues.removeAll { $0.hasPrefix("DOCKET_NETWORK_MODE=") }
         }
         self.networkMode = networkMode
+        let cpuset = try Self.cpuset(environment: environment, policy: policy)
 
         var host: [String: Any] = [
             "NetworkMode": networkMode,
@@ -93,6 +109,11 @@ public struct ContainerPlan: Sendable {
             host["NanoCpus"] = vcpuMillis * 1_000_000      // a hard limit, as the process executor's cgroup
             host["CpuShares"] = max(2, vcpuMillis * 1024 / 1000)  // AWS: 1 vCPU = 1024 shares
         }
+        // Docket's pinning convention (the GPU executor sets it); the variables stay in the
+        // environment, so the job sees its CPUs. DOCKET_DENY_DEVICES needs nothing here: a
+        // container sees only the devices it is given.
+        if let cpus = cpuset.cpus { host["CpusetCpus"] = cpus }
+        if let mems = cpuset.mems { host["CpusetMems"] = mems }
 
         if let privileged = properties["privileged"] as? Bool, privileged {
             guard policy.allowsPrivileged else {
@@ -239,6 +260,42 @@ public struct ContainerPlan: Sendable {
         if let directory = policy.workingDirectory { body["WorkingDir"] = directory }
         directoriesToCreate = directories
         bodyStorage = JSONBox(body)
+    }
+
+    /// DOCKET_CPUSET_CPUS and DOCKET_CPUSET_MEMS (the last of each; empty means unset), checked:
+    /// a Linux list within the policy's online CPUs and nodes, when those are known.
+    /// - Throws: `ContainerPlanError` naming the variable.
+    static func cpuset(environment: [String], policy: ContainerPolicy) throws(ContainerPlanError) -> (cpus: String?, mems: String?) {
+        var values: [String?] = []
+        for (variable, what, example, online) in [("DOCKET_CPUSET_CPUS", "CPU", "0-3,8", policy.onlineCPUs),
+                                                  ("DOCKET_CPUSET_MEMS", "NUMA node", "0", policy.onlineMemoryNodes)] {
+            let value = environment.last(where: { $0.hasPrefix(variable + "=") }).map { String($0.dropFirst(variable.count + 1)) }
+            guard let value, !value.isEmpty else { values.append(nil); continue }
+            guard let ranges = idRanges(value) else {
+                throw ContainerPlanError("environment.\(variable)", "'\(value)' is not a list of \(what)s; write \(what) numbers and ranges separated by commas, e.g. \"\(example)\", or remove the variable.")
+            }
+            if let online, let available = idRanges(online) {
+                let has = { (id: Int) in available.contains { $0.contains(id) } }
+                // Stops at the first id that is not online, so a huge range costs nothing.
+                if let missing = ranges.lazy.compactMap({ range in range.first(where: { !has($0) }) }).first {
+                    throw ContainerPlanError("environment.\(variable)", "'\(value)' names \(what) \(missing), which the Docker engine's machine does not have online (online: \(online)); use \(what)s from \(online).")
+                }
+            }
+            values.append(value)
+        }
+        return (values[0], values[1])
+    }
+
+    /// A Linux list ("0-3,8") as its ranges; nil when it is not one.
+    static func idRanges(_ text: String) -> [ClosedRange<Int>]? {
+        var ranges: [ClosedRange<Int>] = []
+        for item in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = item.split(separator: "-", maxSplits: 1, omittingEmptySubsequences: false)
+            guard bounds.allSatisfy({ !$0.isEmpty && $0.count <= 7 && $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+                  let low = Int(bounds[0]), let high = Int(bounds[bounds.count - 1]), low <= high else { return nil }
+            ranges.append(low...high)
+        }
+        return ranges
     }
 
     /// Why `reference` is not an image reference Docker accepts, or nil when it is one.

@@ -19,9 +19,12 @@
  * PROTOCOL: frames both ways, a 4-byte little-endian length and then that many bytes of
  * NUL-terminated fields, the first field a verb. Numbers are decimal text.
  *   client -> supervisor
- *     start  ID LOG CWD UID GID NOTE NCG CG... ARGC ARG... ENVC ENV...
+ *     start  ID LOG CWD UID GID NOTE NCG CG... ARGC ARG... ENVC ENV... [CPUS MEMS]
  *            UID/GID -1: keep the supervisor's (root jobs); NOTE: text the child writes to
- *            LOG before exec (Docket's own lines; may be empty); CG: cgroup.procs files to join
+ *            LOG before exec (Docket's own lines; may be empty); CG: cgroup.procs files to join;
+ *            CPUS, MEMS: the job's CPU affinity and NUMA memory nodes as Linux lists ("0-3,8"),
+ *            empty for none. They come last so that a supervisor older than them, which may
+ *            outlive an upgrade of the server, still parses the frame (and does not pin).
  *     signal ID SIGNO       to the job's process group; ignored once the job has ended
  *     ack    ID             the client has reported ID's exit: forget it
  *   supervisor -> client
@@ -38,7 +41,8 @@
  * PR_SET_PDEATHSIG SIGKILL: if the supervisor itself is killed, its jobs die with it rather
  * than run unsupervised, and the plugin reports them lost (and removes their cgroups).
  *
- * A job's child: its own process group; the cgroups joined; stdin /dev/null, stdout and
+ * A job's child: its own process group; the cgroups joined; its CPU affinity
+ * (sched_setaffinity) and memory policy (set_mempolicy MPOL_BIND) set; stdin /dev/null, stdout and
  * stderr appended to LOG; chdir CWD; privileges dropped; the given environment (PATH added
  * when it has none); execvp. Exec errors come back through a close-on-exec pipe, so RUNNING
  * is reported only once exec has succeeded. When the job's main process ends, what is left
@@ -53,6 +57,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +80,7 @@
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define LINGER_MS 2000
 #define MAX_CGROUPS 8
+#define MEMPOLICY_BIND 2 /* MPOL_BIND from <linux/mempolicy.h>; set_mempolicy has no libc wrapper */
 
 extern char **environ;
 
@@ -197,7 +203,41 @@ typedef struct start_request {
     int cgroup_count;
     char **argv;
     char **env;
+    const char *cpus, *mems; /* "" when not pinned */
 } start_request;
+
+/* In the forked child: the CPU affinity and the NUMA memory nodes the job keeps across exec.
+ * The plugin has validated both lists; an error here (a CPU outside the supervisor's cpuset,
+ * say) fails the launch with the variable named. */
+static void pin_child(int err_fd, const start_request *r) {
+    unsigned char set[SUPERVISOR_LIST_BYTES];
+    if (r->cpus[0] != '\0') {
+        cpu_set_t *cpus = CPU_ALLOC(SUPERVISOR_LIST_MAX_ID + 1);
+        size_t size = CPU_ALLOC_SIZE(SUPERVISOR_LIST_MAX_ID + 1);
+        if (cpus == NULL || supervisor_list_parse(r->cpus, set, NULL) <= 0) {
+            errno = EINVAL;
+            child_fail(err_fd, "pin to DOCKET_CPUSET_CPUS", r->cpus);
+        }
+        CPU_ZERO_S(size, cpus);
+        for (long id = 0; id <= SUPERVISOR_LIST_MAX_ID; id++)
+            if (supervisor_list_has(set, id)) CPU_SET_S((size_t)id, size, cpus);
+        if (sched_setaffinity(0, size, cpus) != 0) child_fail(err_fd, "pin to DOCKET_CPUSET_CPUS", r->cpus);
+        CPU_FREE(cpus);
+    }
+    if (r->mems[0] != '\0') {
+        unsigned long mask[SUPERVISOR_LIST_BYTES / sizeof(unsigned long)];
+        memset(mask, 0, sizeof mask);
+        if (supervisor_list_parse(r->mems, set, NULL) <= 0) {
+            errno = EINVAL;
+            child_fail(err_fd, "bind memory to DOCKET_CPUSET_MEMS", r->mems);
+        }
+        for (long id = 0; id <= SUPERVISOR_LIST_MAX_ID; id++)
+            if (supervisor_list_has(set, id)) mask[id / (8 * sizeof(unsigned long))] |= 1ul << (id % (8 * sizeof(unsigned long)));
+        /* maxnode is one more than the bits passed: the kernel reads maxnode - 1 of them. */
+        if (syscall(SYS_set_mempolicy, MEMPOLICY_BIND, mask, (unsigned long)(sizeof mask * 8 + 1)) != 0)
+            child_fail(err_fd, "bind memory to DOCKET_CPUSET_MEMS", r->mems);
+    }
+}
 
 static void start_job(start_request *r) {
     if (find_job(r->id) != NULL) return; /* a repeated start: the first one stands */
@@ -233,6 +273,7 @@ static void start_job(start_request *r) {
             if (fd < 0 || write_all(fd, text, (size_t)n) != 0) child_fail(err_fd, "join cgroup", r->cgroups[c]);
             close(fd);
         }
+        pin_child(err_fd, r); /* after the cgroups: joining a cpuset resets the affinity */
         int log_fd = open(r->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (log_fd < 0) child_fail(err_fd, "open log", r->log);
         int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -364,6 +405,8 @@ static void handle_frame(char *data, size_t length) {
         for (long e = 0; e < envc; e++) env[e] = fields[i++];
         r.argv = argv;
         r.env = env;
+        r.cpus = i + 2 <= count ? fields[i] : "";
+        r.mems = i + 2 <= count ? fields[i + 1] : "";
         start_job(&r); /* the child copies what it needs before exec; the parent keeps nothing */
         free(argv);
         free(env);

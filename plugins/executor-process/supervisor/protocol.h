@@ -79,4 +79,42 @@ static inline int frame_fields(char *payload, size_t length, char ***out) {
     return count;
 }
 
+/* The CPUS and MEMS fields of a start frame, and DOCKET_CPUSET_CPUS / DOCKET_CPUSET_MEMS: a
+ * Linux list ("0-3,8"): ids and ranges LOW-HIGH, separated by commas, no spaces. */
+#define SUPERVISOR_LIST_MAX_ID 4095
+#define SUPERVISOR_LIST_BYTES ((SUPERVISOR_LIST_MAX_ID + 1) / 8)
+
+/* Parses a list into `set` (SUPERVISOR_LIST_BYTES bytes, cleared first). Returns the number of
+ * ids, or -1 for text that is not a list (an empty one included), or -2 when an id is above
+ * SUPERVISOR_LIST_MAX_ID (*too_large says which). */
+static inline int supervisor_list_parse(const char *text, unsigned char *set, long *too_large) {
+    memset(set, 0, SUPERVISOR_LIST_BYTES);
+    int count = 0;
+    const char *p = text;
+    for (;;) {
+        long low = 0, high;
+        if (*p < '0' || *p > '9') return -1;
+        while (*p >= '0' && *p <= '9') { low = low * 10 + (*p++ - '0'); if (low > 1000000) low = 1000000; }
+        high = low;
+        if (*p == '-') {
+            p++;
+            if (*p < '0' || *p > '9') return -1;
+            high = 0;
+            while (*p >= '0' && *p <= '9') { high = high * 10 + (*p++ - '0'); if (high > 1000000) high = 1000000; }
+            if (high < low) return -1;
+        }
+        if (high > SUPERVISOR_LIST_MAX_ID) { if (too_large) *too_large = high; return -2; }
+        for (long id = low; id <= high; id++) {
+            if (!(set[id / 8] & (1u << (id % 8)))) count++;
+            set[id / 8] |= (unsigned char)(1u << (id % 8));
+        }
+        if (*p == '\0') return count;
+        if (*p++ != ',') return -1;
+    }
+}
+
+static inline int supervisor_list_has(const unsigned char *set, long id) {
+    return id >= 0 && id <= SUPERVISOR_LIST_MAX_ID && (set[id / 8] & (1u << (id % 8))) != 0;
+}
+
 #endif
