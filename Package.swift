@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "DocketExecutorProcess", type: .dynamic, targets: ["DocketExecutorProcess"]),
         .library(name: "DocketPolicyFIFO", type: .dynamic, targets: ["DocketPolicyFIFO"]),
         .library(name: "DocketExecutorDocker", type: .dynamic, targets: ["DocketExecutorDocker"]),
+        .library(name: "DocketExecutorGPU", type: .dynamic, targets: ["DocketExecutorGPU"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,7 +56,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "DocketBench", dependencies: [
-            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "DocketStore", "CDocketPlugin", "DocketFIFOQueue", "DocketDockerEngine",
+            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "DocketStore", "CDocketPlugin", "DocketFIFOQueue", "DocketDockerEngine", "DocketGPUPlacement",
             // The api benchmark's floors: a Hummingbird server answering a fixed body, and one
             // synchronous=FULL INSERT through GRDB (the store's own pool does not run FULL).
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
@@ -95,11 +96,19 @@ let package = Package(
         .testTarget(name: "DocketSchedulerTests", dependencies: ["DocketScheduler", "DocketCore", "DocketPluginHost", "DocketServer"]),
         .testTarget(name: "DocketPluginHostTests", dependencies: ["DocketPluginHost", "DocketCore", "CDocketPlugin"],
                     exclude: ["Fixtures"]),
-        // GPU placement (issue 6's executor will build on it): which free GPUs a job gets.
+        // The GPU executor: placement (which free GPUs a job gets) and inventory (which GPUs the
+        // machine has, from nvidia-smi, recorded outputs or a static list) are modules of their
+        // own so the unit tests and the benchmark reach them directly.
         .target(name: "DocketGPUPlacement", path: "plugins/executor-gpu/Placement"),
+        .target(name: "DocketGPUInventory", dependencies: ["DocketGPUPlacement"], path: "plugins/executor-gpu/Inventory"),
+        .target(name: "DocketExecutorGPU", dependencies: ["CDocketPlugin", "DocketGPUInventory", "DocketGPUPlacement", "DocketSwiftPluginSupport"],
+                path: "plugins/executor-gpu", exclude: ["Placement", "Inventory", "README.md", "example-config.json"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
 
         .testTarget(name: "DocketDockerEngineTests", dependencies: ["DocketDockerEngine"]),
         .testTarget(name: "DocketGPUPlacementTests", dependencies: ["DocketGPUPlacement"]),
+        .testTarget(name: "DocketGPUInventoryTests", dependencies: ["DocketGPUInventory", "DocketGPUPlacement"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DocketCore"]),
     ]
 )

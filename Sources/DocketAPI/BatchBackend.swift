@@ -120,6 +120,8 @@ package protocol BatchBackend: Sendable {
     func plugins() async -> [PluginSummary]
     /// Version, region, account, data directory, listen address, default executor.
     func serverInfo() async -> [String: JSONValue]
+    /// Each compute environment whose executor owns GPUs, with its GPUs (see GET /docket/v1/gpus).
+    func gpus() async -> [JSONValue]
 }
 
 /// Limits AWS Batch fixes that a site may want otherwise: larger arrays, more dependencies,

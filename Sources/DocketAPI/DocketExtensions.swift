@@ -5,6 +5,9 @@ import DocketCore
 /// - `plugins` → {plugins: [PluginSummary]}
 /// - `server` → the backend's serverInfo()
 /// - `events?after=CURSOR&limit=N&wait=S` → the job state change log (see `events`)
+/// - `gpus` → {computeEnvironments: [{computeEnvironmentName, executor, gpus: [...]}]}, the GPUs
+///   of every compute environment whose executor owns some (include/docket/executor.h's
+///   docket_gpu_capability_v1 describes each GPU's keys)
 enum DocketExtensions {
     /// The most log bytes one call returns, whatever `limit` asks for.
     static let maximumLogBytes: Int64 = 8 << 20
@@ -18,12 +21,14 @@ enum DocketExtensions {
             return .object(await backend.serverInfo())
         case ["events"]:
             return try await events(query: query, backend: backend)
+        case ["gpus"]:
+            return ["computeEnvironments": .array(await backend.gpus())]
         case let route where route.count == 3 && route[0] == "jobs" && route[2] == "logs":
             let request = try decodeLogRequest(query)
             let slice = try await backend.readLog(job: route[1], attempt: request.attempt, offset: request.offset, limit: request.limit)
             return encode(slice)
         default:
-            throw APIFailure.client(404, "Unknown path: GET \(path). Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/events, /docket/v1/plugins and /docket/v1/server.")
+            throw APIFailure.client(404, "Unknown path: GET \(path). Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/events, /docket/v1/gpus, /docket/v1/plugins and /docket/v1/server.")
         }
     }
 

@@ -12,7 +12,7 @@ struct Docket: AsyncParsableCommand {
         abstract: "AWS Batch for your own hardware.",
         discussion: "Client commands talk to a running `docket server` at --endpoint or $DOCKET_ENDPOINT (default http://127.0.0.1:8400).",
         subcommands: [ServerCommand.self, Submit.self, Jobs.self, Describe.self, Logs.self, Events.self, Wait.self, Cancel.self,
-                      Terminate.self, Plugins.self])
+                      Terminate.self, Plugins.self, GPUs.self])
 
     /// Runs a client command, turning CLIError into its message on stderr and its exit code.
     static func runClient(_ body: () async throws -> Void) async throws {
@@ -186,6 +186,8 @@ struct Describe: AsyncParsableCommand {
                 let exit = attempt["container"]?["exitCode"]?.intValue.map { "exit \($0)" } ?? "no exit code"
                 let reason = attempt["container"]?["reason"]?.stringValue.map { ", \($0)" } ?? ""
                 print("Attempt \(index + 1):  \(exit)\(reason); \(attempt["statusReason"]?.stringValue ?? "")")
+                // What ran it: "pid 4242", a container, and the GPUs it held.
+                if let task = attempt["container"]?["taskArn"]?.stringValue { print("            \(task)") }
             }
         }
     }
@@ -302,6 +304,42 @@ struct Terminate: AsyncParsableCommand {
     func run() async throws {
         try await Docket.runClient {
             _ = try await endpoint.client().call("TerminateJob", ["jobId": .string(job), "reason": .string(reason)])
+        }
+    }
+}
+
+struct GPUs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gpus", abstract: "List each compute environment's GPUs: index, UUID, model, NUMA node, health and the job holding it.",
+        discussion: "Only compute environments whose executor owns GPUs (docket:executor=gpu) are listed.")
+    @OptionGroup var endpoint: EndpointOption
+    @Flag(help: "Print the server's answer (GET /docket/v1/gpus) as JSON.") var json = false
+
+    func run() async throws {
+        try await Docket.runClient {
+            let answer = try await endpoint.client().get("docket/v1/gpus")
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(answer), as: UTF8.self))
+                return
+            }
+            var rows: [[String]] = []
+            for environment in answer["computeEnvironments"]?.arrayValue ?? [] {
+                let name = environment["computeEnvironmentName"]?.stringValue ?? ""
+                for gpu in environment["gpus"]?.arrayValue ?? [] {
+                    let health = gpu["health"]?.stringValue ?? ""
+                    rows.append([name, gpu["index"]?.intValue.map(String.init) ?? "-", gpu["uuid"]?.stringValue ?? "",
+                                 gpu["model"]?.stringValue ?? "", gpu["numaNode"]?.intValue.map(String.init) ?? "-",
+                                 gpu["healthReason"]?.stringValue.map { "\(health): \($0)" } ?? health,
+                                 gpu["jobId"]?.stringValue ?? "-"])
+                }
+            }
+            guard !rows.isEmpty else {
+                print("No compute environment has GPUs. Give one the tag docket:executor=gpu (see plugins/executor-gpu/README.md).")
+                return
+            }
+            printTable(header: ["COMPUTE ENVIRONMENT", "INDEX", "UUID", "MODEL", "NUMA", "HEALTH", "JOB"], rows: rows)
         }
     }
 }

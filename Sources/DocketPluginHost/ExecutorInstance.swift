@@ -9,12 +9,16 @@ package struct ExecutorCapacity: Sendable, Hashable {
     package var isHealthy: Bool
     package var healthReason: String?
     package var devices: [String]
+    /// A healthy instance's remark for users (a drained GPU), shown as the statusReason.
+    package var notice: String?
 
-    package init(total: Resources, isHealthy: Bool = true, healthReason: String? = nil, devices: [String] = []) {
+    package init(total: Resources, isHealthy: Bool = true, healthReason: String? = nil, devices: [String] = [],
+                 notice: String? = nil) {
         self.total = total
         self.isHealthy = isHealthy
         self.healthReason = healthReason
         self.devices = devices
+        self.notice = notice
     }
 }
 
@@ -127,7 +131,7 @@ package final class ExecutorInstance: @unchecked Sendable {
         }
         return ExecutorCapacity(total: Resources(vcpuMillis: out.vcpu_millis, memoryMiB: out.memory_mib, gpus: out.gpu_count),
                                 isHealthy: out.healthy != 0, healthReason: out.health_reason.map { String(cString: $0) },
-                                devices: devices)
+                                devices: devices, notice: out.notice.map { String(cString: $0) })
     }
 
     /// start(). Blocking; see `startAsync`.
@@ -210,6 +214,25 @@ package final class ExecutorInstance: @unchecked Sendable {
     package func hasCapability(_ id: String) -> Bool {
         guard let lookup = table.get_capability else { return false }
         return lookup(instance, id) != nil
+    }
+
+    /// The instance's GPUs as its "docket.gpu/1" capability describes them (a JSON object with
+    /// a `gpus` array), or nil when it offers no such capability.
+    package func describeGPUs() throws(PluginError) -> String? {
+        guard let lookup = table.get_capability, let raw = lookup(instance, DOCKET_CAPABILITY_GPU_V1) else { return nil }
+        let capability = raw.assumingMemoryBound(to: docket_gpu_capability_v1.self).pointee
+        guard let describe = capability.describe_gpus else { return nil }
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        for _ in 0..<3 {  // the inventory may grow between the two calls; a third try is plenty
+            var needed = 0
+            let status = describe(instance, &buffer, buffer.count, &needed)
+            if status == DOCKET_OK { return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
+            guard status == DOCKET_E_BUFFER_TOO_SMALL, needed > buffer.count else {
+                throw failure("describe_gpus", status, "")
+            }
+            buffer = [CChar](repeating: 0, count: needed)
+        }
+        throw failure("describe_gpus", DOCKET_E_BUFFER_TOO_SMALL, "the GPU list kept growing")
     }
 
     /// destroy(). Attempts keep running; no report arrives after this returns.

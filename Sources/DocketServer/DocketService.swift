@@ -93,11 +93,18 @@ final class DocketService: BatchBackend {
 
     /// Status and statusReason say what the executor says now: an environment whose executor is
     /// unhealthy (an engine down, a plugin that failed to start) is INVALID with AWS's
-    /// "CLIENT_ERROR - " prefix and the executor's reason, and VALID again once it recovers.
+    /// "CLIENT_ERROR - " prefix and the executor's reason, and VALID again once it recovers. A
+    /// healthy executor's notice (a drained GPU) is the statusReason of a VALID environment.
     func describeComputeEnvironments(_ references: [String]) async throws(DocketError) -> [ComputeEnvironment] {
         let unhealthy = await scheduler.unhealthyEnvironments()
+        let notices = runtime.executorNotices
         let all = catalog.withLock { $0.environments.values.sorted { $0.name < $1.name } }.map { environment in
-            guard let reason = unhealthy[environment.name] else { return environment }
+            guard let reason = unhealthy[environment.name] else {
+                guard let notice = notices[environment.name] else { return environment }
+                var described = environment
+                described.statusReason = notice
+                return described
+            }
             var described = environment
             described.status = "INVALID"
             described.statusReason = "CLIENT_ERROR - \(reason)"
@@ -357,6 +364,20 @@ final class DocketService: BatchBackend {
     }
 
     func plugins() async -> [PluginSummary] { runtime.summaries }
+
+    func gpus() async -> [JSONValue] {
+        let documents = runtime.gpuInventories()
+        let environments = catalog.withLock { $0.environments }
+        return documents.keys.sorted().map { name in
+            let gpus: JSONValue
+            if let parsed = try? JSONParser.parse(Array(documents[name]!.utf8)), case .object(let object) = parsed, let list = object["gpus"] {
+                gpus = list
+            } else {
+                gpus = .array([])
+            }
+            return ["computeEnvironmentName": .string(name), "executor": .string(environments[name]?.executor ?? ""), "gpus": gpus]
+        }
+    }
 
     func serverInfo() async -> [String: JSONValue] {
         var result = info

@@ -19,6 +19,8 @@ final class PluginRuntime: Sendable {
     private let clock: @Sendable () -> Int64
     private let events: AsyncStream<(String, ExecutorEvent)>.Continuation
     private let executors = Mutex<[String: ExecutorInstance]>([:])
+    /// Each healthy executor's latest remark (capacity's notice, e.g. a drained GPU).
+    private let notices = Mutex<[String: String]>([:])
 
     init(plugins: [LoadedPlugin], summaries: [PluginSummary], configuration: Configuration, scheduler: Scheduler,
          paths: AttemptPaths, logger: Logger, clock: @escaping @Sendable () -> Int64,
@@ -90,6 +92,7 @@ final class PluginRuntime: Sendable {
             return
         }
         executors.withLock { $0[name] = instance }
+        notices.withLock { $0[name] = capacity.notice }
         let port = ExecutorAdapter(instance: instance, paths: paths, allowsRoot: allowsRoot(environment),
                                    runAsUser: configuration.runAsUser)
         await scheduler.setEnvironment(environment, port: port, capacity: capacity.total, isHealthy: capacity.isHealthy,
@@ -123,11 +126,29 @@ final class PluginRuntime: Sendable {
     func refreshCapacities(environments: [ComputeEnvironment]) async {
         for environment in environments {
             guard let instance = executorInstances[environment.name], let capacity = try? instance.capacity() else { continue }
+            notices.withLock { $0[environment.name] = capacity.notice }
             let port = ExecutorAdapter(instance: instance, paths: paths, allowsRoot: allowsRoot(environment),
                                        runAsUser: configuration.runAsUser)
             await scheduler.setEnvironment(environment, port: port, capacity: capacity.total, isHealthy: capacity.isHealthy,
                                            healthReason: capacity.healthReason)
         }
+    }
+
+    /// What each healthy executor last remarked on (capacity's notice), by compute environment.
+    var executorNotices: [String: String] { notices.withLock { $0 } }
+
+    /// Every compute environment's GPUs, for those whose executor offers "docket.gpu/1": the
+    /// executor's JSON document, by compute environment name.
+    func gpuInventories() -> [String: String] {
+        var documents: [String: String] = [:]
+        for (name, instance) in executorInstances {
+            do {
+                if let document = try instance.describeGPUs() { documents[name] = document }
+            } catch {
+                logger.error("\(error)")
+            }
+        }
+        return documents
     }
 
     /// Applies a changed compute environment (state, maxvCpus) to the scheduler, keeping its
@@ -143,6 +164,7 @@ final class PluginRuntime: Sendable {
     /// Destroys a deleted compute environment's executor instance.
     func detach(environment name: String) {
         let instance = executors.withLock { $0.removeValue(forKey: name) }
+        notices.withLock { _ = $0.removeValue(forKey: name) }
         instance?.destroy()
     }
 

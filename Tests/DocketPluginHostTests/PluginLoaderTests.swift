@@ -37,14 +37,14 @@ final class PluginLoaderTests: XCTestCase {
         let path = try FixtureBuilder.compile("Tests/DocketPluginHostTests/Fixtures/configurable.c", defines: ["FIXTURE_MAJOR=2"], name: "major2")
         let error = try XCTUnwrap(refusal(path))
         XCTAssertEqual(error.code, .abiMismatch)
-        XCTAssertEqual(error.reason, "built for plugin ABI 2.0; this docket provides ABI 1.0. Rebuild the plugin against this docket's include/docket headers.")
+        XCTAssertEqual(error.reason, "built for plugin ABI 2.0; this docket provides ABI 1.1. Rebuild the plugin against this docket's include/docket headers.")
     }
 
     func testNewerABIMinorIsRefusedWithTheFix() throws {
         let path = try FixtureBuilder.compile("Tests/DocketPluginHostTests/Fixtures/configurable.c", defines: ["FIXTURE_MINOR=3"], name: "minor3")
         let error = try XCTUnwrap(refusal(path))
         XCTAssertEqual(error.code, .abiMismatch)
-        XCTAssertEqual(error.reason, "needs plugin ABI 1.3; this docket provides 1.0. Upgrade docket or rebuild the plugin against 1.0.")
+        XCTAssertEqual(error.reason, "needs plugin ABI 1.3; this docket provides 1.1. Upgrade docket or rebuild the plugin against 1.1.")
     }
 
     func testShortDescriptorIsRefused() throws {
@@ -58,7 +58,7 @@ final class PluginLoaderTests: XCTestCase {
         let path = try FixtureBuilder.compile("Tests/DocketPluginHostTests/Fixtures/configurable.c", defines: ["FIXTURE_LONG_TAIL"], name: "longtail")
         let error = try XCTUnwrap(refusal(path))
         XCTAssertEqual(error.code, .badStruct)
-        XCTAssertTrue(error.reason.contains("with fields this docket (ABI 1.0"), error.reason)
+        XCTAssertTrue(error.reason.contains("with fields this docket (ABI 1.1"), error.reason)
     }
 
     func testMissingRequiredFunctionIsRefused() throws {
@@ -81,7 +81,7 @@ final class PluginLoaderTests: XCTestCase {
         XCTAssertEqual(plugin.name, "fixture")
         XCTAssertEqual(plugin.kind, .executor)
         XCTAssertEqual(plugin.version, "0.0.1")
-        XCTAssertEqual(plugin.abiVersion, "1.0")
+        XCTAssertEqual(plugin.abiVersion, "1.1")
     }
 
     func testShippedPluginsLoadWithTheirDescriptors() throws {
@@ -93,6 +93,6 @@ final class PluginLoaderTests: XCTestCase {
         XCTAssertEqual(fifo.id, "docket.policy.fifo")
         XCTAssertEqual(fifo.name, "fifo")
         XCTAssertEqual(fifo.kind, .policy)
-        XCTAssertEqual(fifo.abiVersion, "1.0")
+        XCTAssertEqual(fifo.abiVersion, "1.1")
     }
 }

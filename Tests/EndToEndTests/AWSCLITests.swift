@@ -59,7 +59,7 @@ final class AWSCLITests: XCTestCase {
             (["register-job-definition", "--job-definition-name", "noimage", "--type", "container", "--container-properties", #"{"command":["true"]}"#],
              "containerProperties.image is required: AWS Batch requires an image on every container job definition (the process executor ignores it)."),
             (["create-compute-environment", "--compute-environment-name", "x", "--type", "UNMANAGED", "--tags", "docket:executor=teleport"],
-             "executor 'teleport' is not loaded; loaded executors: docker, process. Set the tag docket:executor to one of them or add the plugin to the configuration."),
+             "executor 'teleport' is not loaded; loaded executors: docker, gpu, process. Set the tag docket:executor to one of them or add the plugin to the configuration."),
         ]
         for (arguments, message) in cases {
             let result = try aws(server, arguments)

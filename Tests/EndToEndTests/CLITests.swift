@@ -28,8 +28,8 @@ final class CLITests: XCTestCase {
         let list = try server.docket(["plugins", "list"]).stdout
         let rows = list.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
         XCTAssertEqual(rows.first?.prefix(5), ["NAME", "KIND", "VERSION", "ABI", "ID"])
-        XCTAssertTrue(rows.contains { $0.prefix(5) == ["process", "executor", "1.0.0", "1.0", "docket.executor.process"] }, list)
-        XCTAssertTrue(rows.contains { $0.prefix(5) == ["fifo", "policy", "1.0.0", "1.0", "docket.policy.fifo"] }, list)
+        XCTAssertTrue(rows.contains { $0.prefix(5) == ["process", "executor", "1.0.0", "1.1", "docket.executor.process"] }, list)
+        XCTAssertTrue(rows.contains { $0.prefix(5) == ["fifo", "policy", "1.0.0", "1.1", "docket.policy.fifo"] }, list)
     }
 
     func testPluginsCheckRefusesATextFileNamingTheFile() throws {
@@ -57,7 +57,7 @@ final class CLITests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 0)
         XCTAssertEqual(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self),
-                       "ok: executor 'process' 1.0.0 (docket.executor.process), ABI 1.0\n")
+                       "ok: executor 'process' 1.0.0 (docket.executor.process), ABI 1.1\n")
     }
 
     func testUsageErrorsExit64AndPointToHelp() throws {

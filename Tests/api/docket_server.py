@@ -68,8 +68,23 @@ class DocketServer:
         if not os.access(binary, os.X_OK):
             raise RuntimeError(f"{binary} is missing; run `swift build` first (or set DOCKET_BINARY)")
         self._tmp = tempfile.mkdtemp(prefix="docket-api-")
+        os.makedirs(os.path.join(self._tmp, "data"))
+        return self._launch()
+
+    def kill_and_restart(self):
+        """SIGKILLs the server (no shutdown at all) and starts a new one on the same data directory
+        and configuration, as a machine that lost its server process would; returns self."""
+        self.process.kill()
+        self.process.wait()
+        if self._drainer is not None:
+            self._drainer.join(timeout=5)
+            self._drainer = None
+        self.process.stdout.close()
+        return self._launch()
+
+    def _launch(self):
+        binary = binary_path()
         data_dir = os.path.join(self._tmp, "data")
-        os.makedirs(data_dir)
         args = [binary, "server", "--data-dir", data_dir, "--listen", "127.0.0.1:0"]
         if self.config is not None:
             config_path = os.path.join(self._tmp, "docket.yaml")

@@ -1,5 +1,5 @@
 /*
- * docket/executor.h — the executor interface, ABI 1.0: how an attempt runs.
+ * docket/executor.h — the executor interface, ABI 1.1: how an attempt runs.
  *
  * One instance serves one compute environment. The host asks it for its capacity, starts
  * attempts on it (asynchronously: start returns once the attempt is launched or accepted,
@@ -31,6 +31,11 @@ typedef struct docket_executor_capacity {
     const char *const *devices; /* named devices the instance can assign (GPU UUIDs, "/dev/fuse"); may be NULL */
     uint32_t device_count;
     uint32_t reserved0;         /* zero */
+    /** A remark on a healthy instance that users should see, e.g. "GPU 3 (GPU-5c1d…) drained:
+     *  it disappeared from nvidia-smi"; the host shows it as the compute environment's
+     *  statusReason. NULL if none. Ignored while healthy is 0 (health_reason is shown then).
+     *  Check out->struct_size before writing it: a 1.0 host's struct ends before it. since 1.1 */
+    const char *notice;
 } docket_executor_capacity;
 
 /**
@@ -156,6 +161,30 @@ typedef struct docket_executor_v1 {
      *  [any-thread] [must-not-block] since 1.0 */
     const void *(*get_capability)(void *instance, const char *capability_id);
 } docket_executor_v1;
+
+/* ---- Optional capabilities (get_capability) --------------------------------------------- */
+
+/** The id of docket_gpu_capability_v1. since 1.1 */
+#define DOCKET_CAPABILITY_GPU_V1 "docket.gpu/1"
+
+/**
+ * Offered by an executor that owns GPUs (Docket's `gpu` executor), so the host can list them
+ * (`docket gpus`, GET /docket/v1/gpus). Static, plugin-owned. since 1.1
+ */
+typedef struct docket_gpu_capability_v1 {
+    uint32_t struct_size;   /* sizeof(docket_gpu_capability_v1) as the plugin knew it */
+    uint32_t reserved0;     /* zero */
+    /** Writes the instance's allocatable GPU units as one NUL-terminated JSON object into buf:
+     *  {"gpus": [{"index": 0, "uuid": "GPU-…" or "MIG-…", "model": "NVIDIA A100-SXM4-80GB",
+     *  "pciBusId": "00000000:07:00.0", "memoryMiB": 81920, "numaNode": 0, "cpus": "0-23",
+     *  "parentUuid": "GPU-…" (MIG only), "migProfile": "1g.10gb" (MIG only),
+     *  "health": "HEALTHY" or "DRAINED", "healthReason": "…" (DRAINED only),
+     *  "jobId": "…", "attemptId": "…" (while an attempt holds it)}]}. Keys whose value is
+     *  unknown are left out. Stores the length the document needs, NUL included, in
+     *  *out_needed. Returns DOCKET_OK, or DOCKET_E_BUFFER_TOO_SMALL (call again with a buffer of
+     *  *out_needed bytes). [any-thread] [must-not-block] since 1.1 */
+    docket_status (*describe_gpus)(void *instance, char *buf, size_t buf_size, size_t *out_needed);
+} docket_gpu_capability_v1;
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,5 @@
 /*
- * docket/plugin.h — the Docket plugin ABI, version 1.0: versions, status codes, the host's
+ * docket/plugin.h — the Docket plugin ABI, version 1.1: versions, status codes, the host's
  * service table and the plugin descriptor. executor.h and policy.h hold one function table each.
  *
  * This header is the plugin author's whole manual. A plugin is a shared library that links
@@ -64,7 +64,7 @@ extern "C" {
 
 /** The ABI this header describes. since 1.0 */
 #define DOCKET_ABI_MAJOR 1
-#define DOCKET_ABI_MINOR 0
+#define DOCKET_ABI_MINOR 1
 
 /* ---- Status codes (docket_status) ---------------------------------------------------------
  * 0 is success. DOCKET_E_UNAVAILABLE alone means "retry may help"; every other code is

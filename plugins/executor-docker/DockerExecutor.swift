@@ -1,5 +1,6 @@
 import CDocketPlugin
 import DocketDockerEngine
+import DocketSwiftPluginSupport
 import Foundation
 import Synchronization
 
@@ -65,11 +66,17 @@ final class DockerExecutor: @unchecked Sendable {
     private let health = Mutex<(healthy: Bool, reason: String?)>((false, "the Docker engine has not been asked yet"))
     private let totals: (vcpuMillis: Int64, memoryMiB: Int64)
     private let recovered = Mutex(false)
+    /// The settings' policy, with the online CPUs and NUMA nodes when the engine is on this
+    /// machine (a unix socket), so that a pinning it cannot honour is refused before create.
+    private let containerPolicy: ContainerPolicy
 
     init(host: HostLink, configJSON: String) throws(SettingsError) {
         self.host = host
         settings = try DockerSettings(json: configJSON, environment: ProcessInfo.processInfo.environment)
         client = EngineClient(endpoint: settings.endpoint)
+        var policy = settings.policy
+        if case .unix = settings.endpoint { policy.readOnlineTopology() }
+        containerPolicy = policy
         guard let state = host.setting("instance.state_dir") else {
             throw SettingsError("docker executor: the host gave no instance.state_dir setting; this executor needs one to find its containers after a restart.")
         }
@@ -157,7 +164,7 @@ final class DockerExecutor: @unchecked Sendable {
                                      environment: environment.filter { !$0.hasPrefix("DOCKET_PULL_POLICY=") }, labels: labels,
                                      memoryMiB: spec.memory_mib, vcpuMillis: spec.vcpu_millis, gpuCount: spec.gpu_count,
                                      devices: strings(spec.devices, spec.device_count), properties: properties,
-                                     workDirectory: String(cString: spec.work_dir), policy: settings.policy)
+                                     workDirectory: String(cString: spec.work_dir), policy: containerPolicy)
         } catch {
             return (DOCKET_E_INVALID_ARGUMENT, "CannotCreateContainerError: \(error.field): \(error.message)")
         }

@@ -1,55 +1,65 @@
 import CDocketPlugin
-import Foundation
+import Synchronization
 
 /// How an attempt ended, as the executor reports it (docket_attempt_exit).
-struct ExitReport {
-    var outcome: Int32
-    var exitCode: Int32 = 0
-    var signal: Int32 = 0
-    var isOOMKilled = false
-    var reason: String?
-    var startedAtMillis: Int64 = 0
-    var stoppedAtMillis: Int64 = 0
+public struct ExitReport {
+    public var outcome: Int32
+    public var exitCode: Int32 = 0
+    public var signal: Int32 = 0
+    public var isOOMKilled = false
+    public var reason: String?
+    public var startedAtMillis: Int64 = 0
+    public var stoppedAtMillis: Int64 = 0
 
-    static func launchFailed(_ reason: String) -> ExitReport { ExitReport(outcome: DOCKET_EXIT_LAUNCH_FAILED, reason: reason) }
-    static func lost(_ reason: String) -> ExitReport { ExitReport(outcome: DOCKET_EXIT_LOST, reason: reason) }
+    public init(outcome: Int32, exitCode: Int32 = 0, signal: Int32 = 0, isOOMKilled: Bool = false, reason: String? = nil,
+                startedAtMillis: Int64 = 0, stoppedAtMillis: Int64 = 0) {
+        self.outcome = outcome
+        self.exitCode = exitCode
+        self.signal = signal
+        self.isOOMKilled = isOOMKilled
+        self.reason = reason
+        self.startedAtMillis = startedAtMillis
+        self.stoppedAtMillis = stoppedAtMillis
+    }
+
+    public static func launchFailed(_ reason: String) -> ExitReport { ExitReport(outcome: DOCKET_EXIT_LAUNCH_FAILED, reason: reason) }
+    public static func lost(_ reason: String) -> ExitReport { ExitReport(outcome: DOCKET_EXIT_LOST, reason: reason) }
 }
 
 /// The host's table, callable from any of the executor's threads until the instance is
 /// destroyed, and never after: `close` waits for a callback in flight, and every later one is
 /// dropped (the ABI forbids callbacks once destroy returns).
-final class HostLink: @unchecked Sendable {
-    // @unchecked: `api` is host-owned and valid until destroy; `isOpen` is guarded by `lock`.
+public final class HostLink: @unchecked Sendable {
+    // @unchecked: `api` is host-owned and valid until destroy.
     private let api: UnsafePointer<docket_host_api>
-    private let lock = NSLock()
-    private var isOpen = true
+    private let isOpen = Mutex(true)
 
-    init(_ api: UnsafePointer<docket_host_api>) { self.api = api }
+    public init(_ api: UnsafePointer<docket_host_api>) { self.api = api }
 
-    var isClosed: Bool { lock.withLock { !isOpen } }
+    public var isClosed: Bool { isOpen.withLock { !$0 } }
 
-    func close() { lock.withLock { isOpen = false } }
+    public func close() { isOpen.withLock { $0 = false } }
 
     private func withOpen(_ body: (docket_host_api) -> Void) {
-        lock.withLock { if isOpen { body(api.pointee) } }
+        isOpen.withLock { open in if open { body(api.pointee) } }
     }
 
-    func log(_ level: Int32, _ message: String) {
+    public func log(_ level: Int32, _ message: String) {
         withOpen { table in table.log?(table.ctx, level, message) }
     }
 
-    func setting(_ key: String) -> String? {
+    public func setting(_ key: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
         let status = api.pointee.setting?(api.pointee.ctx, key, &buffer, buffer.count)
         guard status == DOCKET_OK else { return nil }
         return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    func running(_ attemptID: String, detail: String) {
+    public func running(_ attemptID: String, detail: String) {
         withOpen { table in table.attempt_running?(table.ctx, attemptID, detail) }
     }
 
-    func exited(_ attemptID: String, _ report: ExitReport) {
+    public func exited(_ attemptID: String, _ report: ExitReport) {
         withOpen { table in
             var exit = docket_attempt_exit()
             exit.struct_size = UInt32(MemoryLayout<docket_attempt_exit>.size)
@@ -73,7 +83,7 @@ final class HostLink: @unchecked Sendable {
     }
 
     /// Appends the container's output (or, with DOCKET_STREAM_SYSTEM, the executor's own lines).
-    func appendLog(_ attemptID: String, stream: Int32, _ bytes: ArraySlice<UInt8>) {
+    public func appendLog(_ attemptID: String, stream: Int32, _ bytes: ArraySlice<UInt8>) {
         withOpen { table in
             bytes.withUnsafeBytes { raw in
                 table.append_attempt_log?(table.ctx, attemptID, stream, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count)
@@ -81,8 +91,27 @@ final class HostLink: @unchecked Sendable {
         }
     }
 
+    /// Passes on, unchanged, an exit that an executor this one drives reported (the GPU
+    /// executor's runners).
+    public func forwardExit(_ attemptID: UnsafePointer<CChar>, _ exit: UnsafePointer<docket_attempt_exit>) {
+        withOpen { table in table.attempt_exited?(table.ctx, attemptID, exit) }
+    }
+
+    /// Passes on, unchanged, output that an executor this one drives streamed.
+    public func forwardLog(_ attemptID: UnsafePointer<CChar>, stream: Int32, _ data: UnsafePointer<CChar>?, _ length: Int) {
+        withOpen { table in table.append_attempt_log?(table.ctx, attemptID, stream, data, length) }
+    }
+
+    /// The host's clock in epoch milliseconds.
+    public func nowMillis() -> Int64 { api.pointee.now_ms?(api.pointee.ctx) ?? 0 }
+
+    /// The host's optional service `id`, or nil.
+    public func service(_ id: UnsafePointer<CChar>) -> UnsafeRawPointer? {
+        api.pointee.get_service?(api.pointee.ctx, id)
+    }
+
     /// One "[docket] ..." line in the attempt's log.
-    func note(_ attemptID: String, _ text: String) {
+    public func note(_ attemptID: String, _ text: String) {
         appendLog(attemptID, stream: DOCKET_STREAM_SYSTEM, ArraySlice(Array("[docket] \(text)\n".utf8)))
     }
 }

@@ -14,9 +14,11 @@ public enum GPUPlacement {
             ? combinations(of: free, choosing: count)
             : free.map { greedySet(seed: $0, count: count, free: free, topology: topology) }
 
-        // First the slowest link within the set, then the sum of its links: cheap, and they
-        // settle most choices before the costlier fragmentation score is needed.
-        var best: [(set: [Int], worst: Int, total: Int)] = []
+        // First the slowest link within the set, then how many NUMA nodes it spans (the job's
+        // CPUs are pinned to them: NVSwitch makes every pair equal, the sockets do not), then
+        // the sum of its links: cheap, and they settle most choices before the costlier
+        // fragmentation score is needed.
+        var best: [(set: [Int], score: (Int, Int, Int))] = []
         for set in candidates {
             var worst = Int.min, total = 0
             for (position, a) in set.enumerated() {
@@ -26,11 +28,12 @@ public enum GPUPlacement {
                     total += rank
                 }
             }
+            let score = (worst, Set(set.map { topology.numaNodes[$0] }).count, total)
             if let first = best.first {
-                if worst > first.worst || (worst == first.worst && total > first.total) { continue }
-                if worst < first.worst || total < first.total { best.removeAll() }
+                if score > first.score { continue }
+                if score < first.score { best.removeAll() }
             }
-            best.append((set, worst, total))
+            best.append((set, score))
         }
         guard best.count > 1 else { return best.first?.set }
         var chosen = best[0].set

@@ -1,0 +1,145 @@
+import CDocketPlugin
+import DocketSwiftPluginSupport
+import Foundation
+
+// The C entry glue of the GPU executor: the descriptor, the function table, the "docket.gpu/1"
+// capability and the conversions. The executor itself is GPUExecutor.swift.
+
+private func executor(_ pointer: UnsafeMutableRawPointer?) -> GPUExecutor {
+    Unmanaged<GPUExecutor>.fromOpaque(pointer!).takeUnretainedValue()
+}
+
+private func answer(_ outcome: (docket_status, String)?, _ err: UnsafeMutablePointer<CChar>?, _ size: Int) -> docket_status {
+    guard let (status, message) = outcome else { return DOCKET_OK }
+    writeError(message, into: err, size: size)
+    return status
+}
+
+/// The strings and arrays a capacity report points to, per instance, kept until its next
+/// capacity call or destroy (the ABI's rule for the report).
+private final class CapacityTexts {
+    var strings: [UnsafeMutablePointer<CChar>] = []
+    var devices: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+
+    func keep(_ text: String?) -> UnsafePointer<CChar>? {
+        guard let text else { return nil }
+        let copy = strdup(text)!
+        strings.append(copy)
+        return UnsafePointer(copy)
+    }
+
+    func clear() {
+        for string in strings { free(string) }
+        strings.removeAll()
+        devices?.deallocate()
+        devices = nil
+    }
+}
+
+private let capacityLock = NSLock()
+nonisolated(unsafe) private var capacityTexts: [UnsafeMutableRawPointer: CapacityTexts] = [:]
+
+nonisolated(unsafe) private let gpuCapability: UnsafeMutablePointer<docket_gpu_capability_v1> = {
+    let pointer = UnsafeMutablePointer<docket_gpu_capability_v1>.allocate(capacity: 1)
+    var value = docket_gpu_capability_v1()
+    value.struct_size = UInt32(MemoryLayout<docket_gpu_capability_v1>.size)
+    value.describe_gpus = { instance, buffer, size, needed in
+        guard let instance else { return DOCKET_E_INVALID_ARGUMENT }
+        let bytes = Array(executor(instance).describeGPUs().utf8CString)
+        needed?.pointee = bytes.count
+        guard let buffer, bytes.count <= size else { return DOCKET_E_BUFFER_TOO_SMALL }
+        bytes.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: bytes.count) }
+        return DOCKET_OK
+    }
+    pointer.initialize(to: value)
+    return pointer
+}()
+
+nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_executor_v1> = {
+    let table = UnsafeMutablePointer<docket_executor_v1>.allocate(capacity: 1)
+    var value = docket_executor_v1()
+    value.struct_size = UInt32(MemoryLayout<docket_executor_v1>.size)
+    value.create = { host, config, out, err, size in
+        guard let host else {
+            writeError("gpu executor: the host passed no host table", into: err, size: size)
+            return DOCKET_E_INVALID_ARGUMENT
+        }
+        let link = HostLink(host)
+        do throws(SettingsError) {
+            let instance = try GPUExecutor(host: link, configJSON: config.map { String(cString: $0) } ?? "{}")
+            out?.pointee = Unmanaged.passRetained(instance).toOpaque()
+            return DOCKET_OK
+        } catch {
+            link.close()
+            writeError(error.message, into: err, size: size)
+            return DOCKET_E_INVALID_CONFIG
+        }
+    }
+    value.destroy = { pointer in
+        guard let pointer else { return }
+        executor(pointer).destroy()
+        capacityLock.withLock { capacityTexts.removeValue(forKey: pointer)?.clear() }
+        Unmanaged<GPUExecutor>.fromOpaque(pointer).release()
+    }
+    value.capacity = { pointer, out, _, _ in
+        guard let pointer, let out else { return DOCKET_E_INVALID_ARGUMENT }
+        let now = executor(pointer).capacity()
+        capacityLock.withLock {
+            let texts = capacityTexts[pointer] ?? CapacityTexts()
+            capacityTexts[pointer] = texts
+            texts.clear()
+            let size = Int(out.pointee.struct_size)
+            // The fields up to health_reason are 1.0's; a host's struct is never smaller.
+            out.pointee.healthy = now.healthy ? 1 : 0
+            out.pointee.vcpu_millis = now.vcpuMillis
+            out.pointee.memory_mib = now.memoryMiB
+            out.pointee.gpu_count = now.gpuCount
+            out.pointee.health_reason = texts.keep(now.reason)
+            if size >= MemoryLayout<docket_executor_capacity>.offset(of: \.reserved0)! {
+                let devices = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: max(now.devices.count, 1))
+                for (index, device) in now.devices.enumerated() { devices[index] = texts.keep(device) }
+                texts.devices = devices
+                out.pointee.devices = UnsafePointer(devices)
+                out.pointee.device_count = UInt32(now.devices.count)
+            }
+            if size >= MemoryLayout<docket_executor_capacity>.size {
+                out.pointee.notice = texts.keep(now.notice)
+            }
+        }
+        return DOCKET_OK
+    }
+    value.start = { pointer, spec, err, size in
+        guard let pointer, let spec else { return DOCKET_E_INVALID_ARGUMENT }
+        return answer(executor(pointer).start(spec.pointee), err, size)
+    }
+    value.signal = { pointer, attempt, signal, err, size in
+        guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
+        return answer(executor(pointer).signal(String(cString: attempt), signal), err, size)
+    }
+    value.terminate = { pointer, attempt, grace, err, size in
+        guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
+        return answer(executor(pointer).terminate(String(cString: attempt), graceMillis: grace), err, size)
+    }
+    value.list_running = { pointer, visit, context, _, _ in
+        guard let pointer, let visit else { return DOCKET_E_INVALID_ARGUMENT }
+        for attemptID in executor(pointer).listRunning() { visit(context, attemptID) }
+        return DOCKET_OK
+    }
+    value.get_capability = { _, id in
+        guard let id, String(cString: id) == DOCKET_CAPABILITY_GPU_V1 else { return nil }
+        return UnsafeRawPointer(gpuCapability)
+    }
+    table.initialize(to: value)
+    return table
+}()
+
+/// Never freed: the host reads it for as long as the process lives.
+nonisolated(unsafe) private let descriptor = permanentDescriptor(
+    kind: DOCKET_PLUGIN_KIND_EXECUTOR, id: "docket.executor.gpu", name: "gpu", version: "1.0.0",
+    description: "gives each attempt exclusive, topology-aware GPUs and runs it as a process or a container",
+    executor: UnsafePointer(table))
+
+@c @implementation
+public func docket_plugin_entry_v1() -> UnsafePointer<docket_plugin_descriptor>? {
+    UnsafePointer(descriptor)
+}
