@@ -37,7 +37,7 @@ final class PluginLoaderTests: XCTestCase {
         let path = try FixtureBuilder.compile("Tests/DocketPluginHostTests/Fixtures/configurable.c", defines: ["FIXTURE_MAJOR=2"], name: "major2")
         let error = try XCTUnwrap(refusal(path))
         XCTAssertEqual(error.code, .abiMismatch)
-        XCTAssertEqual(error.reason, "built for plugin ABI 2.0; this docket provides ABI 1.1. Rebuild the plugin against this docket's include/docket headers.")
+        XCTAssertEqual(error.reason, "built for plugin ABI 2.1; this docket provides ABI 1.1. Rebuild the plugin against this docket's include/docket headers.")
     }
 
     func testNewerABIMinorIsRefusedWithTheFix() throws {
