@@ -28,7 +28,11 @@ public enum GPUPlacement {
                     total += rank
                 }
             }
-            let score = (worst, Set(set.map { topology.numaNodes[$0] }).count, total)
+            var nodes = 0  // distinct NUMA nodes, without a Set: sets are a few GPUs
+            for (position, gpu) in set.enumerated() where !set[..<position].contains(where: { topology.numaNodes[$0] == topology.numaNodes[gpu] }) {
+                nodes += 1
+            }
+            let score = (worst, nodes, total)
             if let first = best.first {
                 if score > first.score { continue }
                 if score < first.score { best.removeAll() }
@@ -38,8 +42,11 @@ public enum GPUPlacement {
         guard best.count > 1 else { return best.first?.set }
         var chosen = best[0].set
         var chosenLoss = Int.max
+        // Each free GPU's links to the other free ones, best first, built once for all the
+        // tied candidates: scoring one then walks past at most the few GPUs it takes.
+        let neighbours = free.map { a in free.filter { $0 != a }.map { (rank: topology.link(a, $0).rank, gpu: $0) }.sorted { $0.rank < $1.rank } }
         for candidate in best {
-            let loss = stranding(after: candidate.set, free: free, topology: topology)
+            let loss = stranding(after: candidate.set, free: free, neighbours: neighbours)
             if loss < chosenLoss { (chosen, chosenLoss) = (candidate.set, loss) }
         }
         return chosen
@@ -48,14 +55,12 @@ public enum GPUPlacement {
     /// How badly the GPUs left free are connected: for each, the rank of its best link to
     /// another GPU left free, summed. Taking one GPU of an NVLink pair strands its partner and
     /// raises this; taking the partner of a GPU already busy does not.
-    static func stranding(after taken: [Int], free: [Int], topology: GPUTopology) -> Int {
-        let remaining = free.filter { !taken.contains($0) }
-        guard remaining.count > 1 else { return 0 }
+    /// - Parameter neighbours: for each GPU of `free` (same order), its links to the others, best first.
+    static func stranding(after taken: [Int], free: [Int], neighbours: [[(rank: Int, gpu: Int)]]) -> Int {
+        guard free.count - taken.count > 1 else { return 0 }
         var sum = 0
-        for a in remaining {
-            var bestRank = Int.max
-            for b in remaining where b != a { bestRank = min(bestRank, topology.link(a, b).rank) }
-            sum += bestRank
+        for (position, a) in free.enumerated() where !taken.contains(a) {
+            if let best = neighbours[position].first(where: { !taken.contains($0.gpu) }) { sum += best.rank }
         }
         return sum
     }
