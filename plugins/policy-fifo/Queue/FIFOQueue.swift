@@ -58,11 +58,21 @@ public struct FIFOQueue {
 
     /// Writes up to `limit` keys into `out` in FIFO order and returns how many.
     /// A job fits when none of its resources exceeds the free amount of that resource (a
-    /// resource it asks 0 of never blocks it). Jobs that do not fit are passed over, or end the
-    /// pick when `backfill` is false.
+    /// resource it asks 0 of never blocks it).
+    /// - With `backfill`, each job is checked against `free` alone and jobs that do not fit are
+    ///   passed over; the host fits the keys in order.
+    /// - Without it, each job written counts against `free`, and the pick ends at the first job
+    ///   that does not fit what is left. The host skips a key that no longer fits and tries the
+    ///   next, so keys that each fit `free` alone would let a later, smaller job start first.
     public func pick(freeVCPUMillis: Int64, freeMemoryMiB: Int64, freeGPUs: Int64,
                      into out: UnsafeMutablePointer<UInt64>, limit: Int) -> Int {
         var written = 0
+        guard backfill else {
+            var free = (vcpuMillis: freeVCPUMillis, memoryMiB: freeMemoryMiB, gpus: freeGPUs)
+            if retries.live > 0 && retries.scanInOrder(&free, out, limit, &written) { return written }
+            _ = sequenced.scanInOrder(&free, out, limit, &written)
+            return written
+        }
         if retries.live > 0 {
             let stopped = retries.scan(freeVCPUMillis, freeMemoryMiB, freeGPUs, backfill, out, limit, &written)
             if stopped { return written }
@@ -148,6 +158,32 @@ extension FIFOQueue {
                         if backfill { continue }
                         return true
                     }
+                    out[written] = entry.key
+                    written += 1
+                }
+                return false
+            }
+        }
+
+        /// Appends keys in order while they fit `free`, counting each against it; returns true
+        /// when it stopped at a job that does not fit what is left (backfill off).
+        func scanInOrder(_ free: inout (vcpuMillis: Int64, memoryMiB: Int64, gpus: Int64),
+                         _ out: UnsafeMutablePointer<UInt64>, _ limit: Int, _ written: inout Int) -> Bool {
+            entries.withUnsafeBufferPointer { entries in
+                var index = head
+                while index < entries.count && written < limit {
+                    let entry = entries[index]
+                    index += 1
+                    if entry.isRemoved { continue }
+                    if (entry.vcpuMillis > 0 && entry.vcpuMillis > free.vcpuMillis)
+                        || (entry.memoryMiB > 0 && entry.memoryMiB > free.memoryMiB)
+                        || (entry.gpus > 0 && entry.gpus > free.gpus) {
+                        return true
+                    }
+                    // A negative ask is treated as 0, like the fit test above.
+                    free.vcpuMillis -= max(0, entry.vcpuMillis)
+                    free.memoryMiB -= max(0, entry.memoryMiB)
+                    free.gpus -= max(0, entry.gpus)
                     out[written] = entry.key
                     written += 1
                 }
