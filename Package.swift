@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "DocketPolicyFIFO", type: .dynamic, targets: ["DocketPolicyFIFO"]),
         .library(name: "DocketExecutorDocker", type: .dynamic, targets: ["DocketExecutorDocker"]),
         .library(name: "DocketExecutorGPU", type: .dynamic, targets: ["DocketExecutorGPU"]),
+        .library(name: "DocketPolicyFairShare", type: .dynamic, targets: ["DocketPolicyFairShare"]),
+        .library(name: "DocketPolicyQuota", type: .dynamic, targets: ["DocketPolicyQuota"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -52,11 +54,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "DocketCLI", dependencies: [
-            "DocketCore", "DocketServer", "DocketPluginHost", "DocketAPI",
+            "DocketCore", "DocketServer", "DocketPluginHost", "DocketAPI", "DocketSimulator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "DocketBench", dependencies: [
-            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "DocketStore", "CDocketPlugin", "DocketFIFOQueue", "DocketDockerEngine", "DocketGPUPlacement",
+            "DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer", "DocketStore", "CDocketPlugin", "DocketFIFOQueue", "DocketDockerEngine", "DocketGPUPlacement", "DocketFairShareCore", "DocketQuotaCore",
             // The api benchmark's floors: a Hummingbird server answering a fixed body, and one
             // synchronous=FULL INSERT through GRDB (the store's own pool does not run FULL).
             .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log"),
@@ -80,6 +82,20 @@ let package = Package(
         .target(name: "DocketPolicyFIFO", dependencies: ["CDocketPlugin", "DocketFIFOQueue", "DocketSwiftPluginSupport"],
                 path: "plugins/policy-fifo", exclude: ["Queue", "README.md", "example-config.json"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
+
+        // Fair-share ordering is its own module so the benchmark and the unit tests reach it
+        // directly, beside the same code called through the C ABI.
+        .target(name: "DocketFairShareCore", path: "plugins/policy-fairshare/Core"),
+        .target(name: "DocketPolicyFairShare", dependencies: ["CDocketPlugin", "DocketFairShareCore", "DocketSwiftPluginSupport"],
+                path: "plugins/policy-fairshare", exclude: ["Core", "README.md", "example-config.json"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
+        .target(name: "DocketQuotaCore", path: "plugins/policy-quota/Core"),
+        .target(name: "DocketPolicyQuota", dependencies: ["CDocketPlugin", "DocketQuotaCore", "DocketSwiftPluginSupport"],
+                path: "plugins/policy-quota", exclude: ["Core", "README.md", "example-config.json"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
+        // The simulator: the real scheduler and the real policy plugins on a virtual clock.
+        .target(name: "DocketSimulator", dependencies: ["DocketCore", "DocketScheduler", "DocketPluginHost", "DocketServer",
+                                                        .product(name: "Logging", package: "swift-log")]),
 
         // The Docker Engine API client is its own module so the benchmark's direct-API baseline
         // uses the same wire code as the plugin, and the unit tests can reach it.
@@ -109,6 +125,9 @@ let package = Package(
         .testTarget(name: "DocketGPUPlacementTests", dependencies: ["DocketGPUPlacement"]),
         .testTarget(name: "DocketGPUInventoryTests", dependencies: ["DocketGPUInventory", "DocketGPUPlacement"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "DocketFairShareTests", dependencies: ["DocketFairShareCore"]),
+        .testTarget(name: "DocketQuotaTests", dependencies: ["DocketQuotaCore"]),
+        .testTarget(name: "DocketSimulatorTests", dependencies: ["DocketSimulator", "DocketCore", "DocketScheduler"]),
         .testTarget(name: "EndToEndTests", dependencies: ["DocketCore"]),
     ]
 )

@@ -122,6 +122,8 @@ package protocol BatchBackend: Sendable {
     func serverInfo() async -> [String: JSONValue]
     /// Each compute environment whose executor owns GPUs, with its GPUs (see GET /docket/v1/gpus).
     func gpus() async -> [JSONValue]
+    /// Why a job is not running (see GET /docket/v1/jobs/{jobId}/why).
+    func whyWaiting(job: String) async throws(DocketError) -> JSONValue
 }
 
 /// Limits AWS Batch fixes that a site may want otherwise: larger arrays, more dependencies,
@@ -192,11 +194,20 @@ package struct JobQueueSnapshot: Sendable {
     package var front: [(jobArn: String, earliestTimeAtPosition: Int64)]
     package var vcpusInUse: Double
     package var takenAt: Int64
+    /// A fair-share queue's shares: how many are active, and the vCPUs each holds, most first.
+    package var fairshare: (activeShareCount: Int, shares: [(shareIdentifier: String, vcpus: Double)])?
+    /// A quota queue's shares: the vCPUs each holds, most first, and the first RUNNABLE job of
+    /// each share in dispatch order.
+    package var quotaShares: (usage: [(name: String, vcpus: Double)], front: [String: (jobArn: String, earliestTimeAtPosition: Int64)])?
 
-    package init(front: [(jobArn: String, earliestTimeAtPosition: Int64)], vcpusInUse: Double, takenAt: Int64) {
+    package init(front: [(jobArn: String, earliestTimeAtPosition: Int64)], vcpusInUse: Double, takenAt: Int64,
+                 fairshare: (activeShareCount: Int, shares: [(shareIdentifier: String, vcpus: Double)])? = nil,
+                 quotaShares: (usage: [(name: String, vcpus: Double)], front: [String: (jobArn: String, earliestTimeAtPosition: Int64)])? = nil) {
         self.front = front
         self.vcpusInUse = vcpusInUse
         self.takenAt = takenAt
+        self.fairshare = fairshare
+        self.quotaShares = quotaShares
     }
 }
 

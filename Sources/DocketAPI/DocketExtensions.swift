@@ -2,6 +2,8 @@ import DocketCore
 
 /// Docket's own read-only paths under GET /docket/v1 (JSON, errors in AWS's shape):
 /// - `jobs/{jobId}/logs?attempt=N&offset=K&limit=L` → {attempt, data, nextOffset, complete}
+/// - `jobs/{jobId}/why` → {jobId, status, jobQueue, waiting, reasons: [{kind, message}], policy}:
+///   why the job is not running, most fundamental first, with the numbers
 /// - `plugins` → {plugins: [PluginSummary]}
 /// - `server` → the backend's serverInfo()
 /// - `events?after=CURSOR&limit=N&wait=S` → the job state change log (see `events`)
@@ -23,12 +25,14 @@ enum DocketExtensions {
             return try await events(query: query, backend: backend)
         case ["gpus"]:
             return ["computeEnvironments": .array(await backend.gpus())]
+        case let route where route.count == 3 && route[0] == "jobs" && route[2] == "why":
+            return try await backend.whyWaiting(job: route[1])
         case let route where route.count == 3 && route[0] == "jobs" && route[2] == "logs":
             let request = try decodeLogRequest(query)
             let slice = try await backend.readLog(job: route[1], attempt: request.attempt, offset: request.offset, limit: request.limit)
             return encode(slice)
         default:
-            throw APIFailure.client(404, "Unknown path: GET \(path). Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/events, /docket/v1/gpus, /docket/v1/plugins and /docket/v1/server.")
+            throw APIFailure.client(404, "Unknown path: GET \(path). Docket's extensions are GET /docket/v1/jobs/<jobId>/logs, /docket/v1/jobs/<jobId>/why, /docket/v1/events, /docket/v1/gpus, /docket/v1/plugins and /docket/v1/server.")
         }
     }
 

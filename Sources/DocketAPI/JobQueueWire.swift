@@ -93,23 +93,50 @@ enum JobQueueWire {
     }
 
     /// GetJobQueueSnapshot → {frontOfQueue, queueUtilization}: the first 100 RUNNABLE jobs in
-    /// dispatch order and the vCPUs the queue's jobs hold.
+    /// dispatch order, the vCPUs the queue's jobs hold, on a fair-share queue the active shares
+    /// and the top 20 by vCPUs held (AWS's console shows 20), and on a quota queue each quota
+    /// share's vCPUs and its first RUNNABLE job (frontOfQuotaShares).
     static func snapshot<Backend: BatchBackend>(_ request: Members, backend: Backend) async throws(DocketError) -> JSONValue {
         let reference = try request.requiredString("jobQueue")
         let snapshot = try await backend.jobQueueSnapshot(ARNBuilder.name(from: reference, kind: "job-queue"))
         let time = JSONValue.number(Double(snapshot.takenAt))
-        return [
+        var utilization: [String: JSONValue] = [
+            "totalCapacityUsage": [["capacityUnit": "vCPU", "quantity": .number(snapshot.vcpusInUse)]],
+            "lastUpdatedAt": time,
+        ]
+        if let fairshare = snapshot.fairshare {
+            utilization["fairshareUtilization"] = [
+                "activeShareCount": .number(Double(fairshare.activeShareCount)),
+                "topCapacityUtilization": .array(fairshare.shares.prefix(20).map {
+                    ["shareIdentifier": .string($0.shareIdentifier),
+                     "capacityUsage": [["capacityUnit": "vCPU", "quantity": .number($0.vcpus)]]]
+                }),
+            ]
+        }
+        var answer: [String: JSONValue] = [:]
+        if let quota = snapshot.quotaShares {
+            utilization["quotaShareUtilization"] = [
+                "topCapacityUtilization": .array(quota.usage.prefix(20).map {
+                    ["quotaShareName": .string($0.name), "capacityUsage": [["capacityUnit": "VCPU", "quantity": .number($0.vcpus)]]]
+                }),
+            ]
+            answer["frontOfQuotaShares"] = [
+                "quotaShares": .object(quota.front.mapValues { first in
+                    [["jobArn": .string(first.jobArn), "earliestTimeAtPosition": .number(Double(first.earliestTimeAtPosition))]]
+                }),
+                "lastUpdatedAt": time,
+            ]
+        }
+        answer.merge([
             "frontOfQueue": [
                 "jobs": .array(snapshot.front.map {
                     ["jobArn": .string($0.jobArn), "earliestTimeAtPosition": .number(Double($0.earliestTimeAtPosition))]
                 }),
                 "lastUpdatedAt": time,
             ],
-            "queueUtilization": [
-                "totalCapacityUsage": [["capacityUnit": "vCPU", "quantity": .number(snapshot.vcpusInUse)]],
-                "lastUpdatedAt": time,
-            ],
-        ]
+            "queueUtilization": .object(utilization),
+        ]) { first, _ in first }
+        return .object(answer)
     }
 
     /// One JobStateTimeLimitAction: reason, state RUNNABLE, maxTimeSeconds 600 (AWS's minimum;

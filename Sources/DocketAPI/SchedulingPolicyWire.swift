@@ -58,7 +58,8 @@ enum SchedulingPolicyWire {
             _ = try fairshare.integer("shareDecaySeconds", in: 0...604_800)
             _ = try fairshare.integer("computeReservation", in: 0...99)
             var seen: [String] = []
-            for entry in try fairshare.objects("shareDistribution") ?? [] {
+            // AWS allows 500 active share identifiers per queue; more entries could never all be used.
+            for entry in try fairshare.objects("shareDistribution", maxCount: 500) ?? [] {
                 let identifier = try entry.requiredString("shareIdentifier")
                 guard !identifier.isEmpty, identifier.count <= 255 else {
                     throw .invalid(entry.name("shareIdentifier"), "\(entry.name("shareIdentifier")) must be 1 to 255 characters.")

@@ -2,6 +2,7 @@ import ArgumentParser
 import DocketCore
 import DocketPluginHost
 import DocketServer
+import DocketSimulator
 import Foundation
 import Logging
 
@@ -12,7 +13,7 @@ struct Docket: AsyncParsableCommand {
         abstract: "AWS Batch for your own hardware.",
         discussion: "Client commands talk to a running `docket server` at --endpoint or $DOCKET_ENDPOINT (default http://127.0.0.1:8400).",
         subcommands: [ServerCommand.self, Submit.self, Jobs.self, Describe.self, Logs.self, Events.self, Wait.self, Cancel.self,
-                      Terminate.self, Plugins.self, GPUs.self])
+                      Terminate.self, Plugins.self, GPUs.self, Why.self, Simulate.self])
 
     /// Runs a client command, turning CLIError into its message on stderr and its exit code.
     static func runClient(_ body: () async throws -> Void) async throws {
@@ -308,6 +309,34 @@ struct Terminate: AsyncParsableCommand {
     }
 }
 
+struct Why: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Say why a job is not running: ranked reasons with the numbers.",
+        discussion: "Dependencies, a disabled queue or compute environment, an executor that cannot run jobs, resources asked vs free on each compute environment, consumable resources, and the job's place in its queue's policy (share usage against its target on a fair-share queue).")
+    @OptionGroup var endpoint: EndpointOption
+    @Argument(help: "Job id or ARN.") var job: String
+    @Flag(help: "Print the server's answer (GET /docket/v1/jobs/JOB/why) as JSON.") var json = false
+
+    func run() async throws {
+        try await Docket.runClient {
+            let id = job.split(separator: "/").last.map(String.init) ?? job
+            let answer = try await endpoint.client().get("docket/v1/jobs/\(id)/why")
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                print(String(decoding: try encoder.encode(answer), as: UTF8.self))
+                return
+            }
+            let status = answer["status"]?.stringValue ?? ""
+            let queue = answer["jobQueue"]?.stringValue.map { " in job queue \($0)" } ?? ""
+            print("Job \(answer["jobId"]?.stringValue ?? id) is \(status)\(queue).")
+            for (index, reason) in (answer["reasons"]?.arrayValue ?? []).enumerated() {
+                print("\(index + 1). [\(reason["kind"]?.stringValue ?? "")] \(reason["message"]?.stringValue ?? "")")
+            }
+        }
+    }
+}
+
 struct GPUs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gpus", abstract: "List each compute environment's GPUs: index, UUID, model, NUMA node, health and the job holding it.",
@@ -393,6 +422,107 @@ struct Plugins: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("error: plugin \(path): \(error.reason)\n".utf8))
                 throw ExitCode(1)
             }
+        }
+    }
+}
+
+// MARK: - simulate
+
+/// `docket simulate`: the real scheduler and policy plugins on a virtual clock (DocketSimulator).
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Simulate a workload on one job queue and compute environment: the real scheduler and policy plugin, on a virtual clock.",
+        discussion: """
+            Prints, per share, the target and achieved part of the vCPU-seconds, jobs and \
+            wait times; the compute environment's utilisation; and how long the \
+            simulation took in wall time. No server is needed.
+
+            The workload file is JSON; unknown keys are refused, all keys but shares or
+            jobs are optional:
+              seed                PRNG seed: the same file and seed give the same run
+              days                how long jobs arrive (default 7); then the queue drains
+              windowSeconds       the report's time window (default 3600)
+              computeEnvironment  {"vcpus": 64, "memoryMiB": 262144, "gpus": 0}
+              policy              {"name": "fairshare", "settings": {...}}
+              shares              synthetic jobs per share: [{"shareIdentifier": "a",
+                                  "backlogged": true or "arrivalsPerHour": N, "vcpus",
+                                  "memoryMiB", "gpus", "durationSeconds",
+                                  "schedulingPriority", "startHours", "stopHours",
+                                  "backlogDepth"}]
+              jobs                a trace: [{"atSeconds", "shareIdentifier", "vcpus",
+                                  "durationSeconds", "memoryMiB", "gpus",
+                                  "schedulingPriority"}]
+            vcpus and durationSeconds take a number, {"uniform": [low, high]},
+            {"exponential": mean} (durations only) or {"choice": [v1, v2]}. A backlogged
+            share keeps enough jobs queued to fill the compute environment alone.
+            memoryMiB defaults to 2048 per vCPU. Flags override the file.
+
+            Example week.json:
+              {"days": 7, "computeEnvironment": {"vcpus": 64},
+               "shares": [
+                 {"shareIdentifier": "a", "backlogged": true, "vcpus": 2,
+                  "durationSeconds": {"uniform": [300, 900]}},
+                 {"shareIdentifier": "b", "arrivalsPerHour": 40,
+                  "vcpus": {"choice": [1, 2, 4]},
+                  "durationSeconds": {"exponential": 600}, "startHours": 24}]}
+            and:
+              docket simulate --workload week.json --policy fairshare \\
+                --policy-settings '{"shareDecaySeconds": 3600, "shareDistribution":
+                  [{"shareIdentifier": "a", "weightFactor": 0.5}]}'
+            """)
+
+    @Option(help: "The workload file (JSON; see above).") var workload: String
+    @Option(help: "Policy plugin: fifo, fairshare, quota, or a plugin's .so path (default: the file's, else fifo).") var policy: String?
+    @Option(name: .customLong("policy-settings"), help: "The policy's settings as a JSON object (default: the file's for that policy, else {}).")
+    var policySettings: String?
+    @Option(help: "The compute environment's vCPUs (overrides the file).") var vcpus: Double?
+    @Option(help: "Days during which jobs arrive (overrides the file).") var days: Double?
+    @Option(help: "The PRNG seed (overrides the file).") var seed: UInt64?
+    @Option(name: .customLong("plugins-dir"), help: "Where to find policy plugins (default: beside the docket executable).") var pluginsDir: String?
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func run() async throws {
+        func fail(_ message: String, _ code: Int32) -> ExitCode {
+            FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+            return ExitCode(code)
+        }
+        var loaded: Workload
+        do {
+            loaded = try Workload.load(path: workload)
+        } catch {
+            throw fail(error.message, 65)
+        }
+        if let vcpus { loaded.computeEnvironment.vcpus = vcpus }
+        if let days { loaded.days = days }
+        if let seed { loaded.seed = seed }
+        var choice = loaded.policy ?? PolicyChoice()
+        if let policy, policy != choice.name { choice = PolicyChoice(name: policy) }
+        if let policySettings {
+            guard let settings = try? JSONParser.parse(Array(policySettings.utf8)), settings.objectValue != nil else {
+                throw fail("--policy-settings is not a JSON object; give e.g. '{\"shareDecaySeconds\": 3600}'. See --help.", 64)
+            }
+            choice.settings = settings
+        }
+        // Plugins' logs go to stderr, so stdout keeps only the report (JSON with --json).
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = ProcessInfo.processInfo.environment["DOCKET_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+            return handler
+        }
+        let simulation = Simulation(workload: loaded, policy: choice, pluginsDirectory: pluginsDir ?? PluginLoader.executableDirectory,
+                                    logger: Logger(label: "docket.simulate"))
+        let report: SimulationReport
+        do {
+            report = try await simulation.run()
+        } catch {
+            throw fail(error.message, error.code == .invalidWorkload ? 65 : error.code == .policyUnavailable ? 69 : 1)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        } else {
+            print(report.text)
         }
     }
 }

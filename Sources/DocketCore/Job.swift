@@ -13,6 +13,9 @@ public struct Attempt: Sendable, Codable, Hashable {
     public var logStreamName: String
     /// What ran it, as the executor said ("pid 4242", a container id): AWS's taskArn slot.
     public var taskDetail: String?
+    /// The policy preempted it (a quota share took back lent capacity): the job went back to
+    /// RUNNABLE, and this attempt does not count against its retry strategy.
+    public var wasPreempted = false
 
     public init(number: Int, computeEnvironment: String, logStreamName: String) {
         self.number = number

@@ -123,6 +123,7 @@ extension Attempt {
         reason = try d.optionalString("reason")
         statusReason = try d.optionalString("statusReason")
         taskDetail = try d.optionalString("taskDetail")
+        wasPreempted = try d.optionalBool("wasPreempted") ?? false  // absent in documents written before 1.1
     }
 
     func documentValue() -> JSONValue {
@@ -134,6 +135,7 @@ extension Attempt {
         m["reason"] = reason.map(JSONValue.string)
         m["statusReason"] = statusReason.map(JSONValue.string)
         m["taskDetail"] = taskDetail.map(JSONValue.string)
+        m["wasPreempted"] = .bool(wasPreempted)
         return .object(m)
     }
 }

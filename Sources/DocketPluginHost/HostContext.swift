@@ -54,6 +54,14 @@ final class HostContext: @unchecked Sendable {
     /// as the reports before it (found by perf in the array benchmark).
     private let sink: Mutex<SinkBox?>
     private let logWriter: Mutex<AttemptLogWriter?>
+    /// A policy's preemption requests (docket.preempt/1), until the scheduler takes them.
+    private let preemptions = Mutex<[(key: UInt64, reason: String)]>([])
+    /// Whether the instance is a policy (only policies are offered docket.preempt/1).
+    fileprivate var isPolicy = false
+    private let preemptionLookedUp = Atomic<Bool>(false)
+    /// Whether the instance looked up docket.preempt/1.
+    var offeredPreemption: Bool { preemptionLookedUp.load(ordering: .relaxed) }
+    fileprivate func notePreemptionLookup() { preemptionLookedUp.store(true, ordering: .relaxed) }
 
     init(pluginName: String, instanceName: String, settings: [String: String], logger: Logger,
          clock: @escaping @Sendable () -> Int64 = { Int64(Date().timeIntervalSince1970 * 1000) },
@@ -74,6 +82,18 @@ final class HostContext: @unchecked Sendable {
 
     /// Stops deliveries: after an instance's destroy no report may reach the scheduler.
     func disconnect() { sink.withLock { $0 = nil } }
+
+    fileprivate func requestPreemption(key: UInt64, reason: String) {
+        preemptions.withLock { $0.append((key, reason)) }
+    }
+
+    /// The preemptions the policy asked for since the last call.
+    func takePreemptionRequests() -> [(key: UInt64, reason: String)] {
+        preemptions.withLock { requests in
+            defer { requests.removeAll() }
+            return requests
+        }
+    }
 
     func appendLog(attemptID: String, stream: Int32, bytes: UnsafeRawBufferPointer) {
         logWriter.withLock { $0 }?.append(attemptID: attemptID, stream: stream, bytes: bytes)
@@ -99,6 +119,7 @@ final class HostContext: @unchecked Sendable {
         api.abi_major = HostABI.major
         api.abi_minor = HostABI.minor
         api.ctx = Unmanaged.passUnretained(self).toOpaque()
+        isPolicy = !forExecutor
         api.log = hostLog
         api.now_ms = hostNow
         api.setting = hostSetting
@@ -152,8 +173,26 @@ private func hostSetting(_ ctx: UnsafeMutableRawPointer?, _ key: UnsafePointer<C
     return DOCKET_OK
 }
 
-// ABI 1.0 hosts offer no optional services; docs/plugin-abi.md lists the planned ids.
-private func hostGetService(_ ctx: UnsafeMutableRawPointer?, _ id: UnsafePointer<CChar>?) -> UnsafeRawPointer? { nil }
+/// The services this host offers: docket.preempt/1 to policies (policy.h).
+private func hostGetService(_ ctx: UnsafeMutableRawPointer?, _ id: UnsafePointer<CChar>?) -> UnsafeRawPointer? {
+    guard let id, context(ctx).isPolicy, String(cString: id) == DOCKET_SERVICE_PREEMPT_V1 else { return nil }
+    context(ctx).notePreemptionLookup()
+    return UnsafeRawPointer(preemptService)
+}
+
+/// Static and never freed: policies may keep the pointer until their destroy.
+nonisolated(unsafe) private let preemptService: UnsafeMutablePointer<docket_preempt_service_v1> = {
+    let pointer = UnsafeMutablePointer<docket_preempt_service_v1>.allocate(capacity: 1)
+    var service = docket_preempt_service_v1()
+    service.struct_size = UInt32(MemoryLayout<docket_preempt_service_v1>.size)
+    service.request_preemption = { ctx, key, reason in
+        guard ctx != nil else { return DOCKET_E_INVALID_ARGUMENT }
+        context(ctx).requestPreemption(key: key, reason: reason.map { String(cString: $0) } ?? "the policy asked for it")
+        return DOCKET_OK
+    }
+    pointer.initialize(to: service)
+    return pointer
+}()
 
 private func hostAttemptRunning(_ ctx: UnsafeMutableRawPointer?, _ attemptID: UnsafePointer<CChar>?, _ detail: UnsafePointer<CChar>?) {
     guard let attemptID else { return }

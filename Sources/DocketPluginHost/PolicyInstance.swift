@@ -134,6 +134,44 @@ package final class PolicyInstance: @unchecked Sendable {
         (table.pick, instance)
     }
 
+    /// The running jobs the policy asked to preempt (docket.preempt/1) since the last call.
+    package func takePreemptionRequests() -> [(key: UInt64, reason: String)] { context.takePreemptionRequests() }
+
+    /// Whether the policy looked up docket.preempt/1 (in create or later).
+    package var mayPreempt: Bool { context.offeredPreemption }
+
+    /// Where the job stands in the policy's order, as its "docket.explain/1" capability says
+    /// (a JSON object), or nil when the policy offers no explanation or does not hold the job.
+    package func explain(key: UInt64) -> String? {
+        guard let explain = explainTable?.explain_job else { return nil }
+        return callForJSON { buffer, size, needed in explain(instance, key, buffer, size, needed) }
+    }
+
+    /// Every share's standing (a JSON object), or nil when the policy offers no explanation.
+    package func describeShares() -> String? {
+        guard let describe = explainTable?.describe_shares else { return nil }
+        return callForJSON { buffer, size, needed in describe(instance, buffer, size, needed) }
+    }
+
+    private var explainTable: docket_policy_explain_v1? {
+        guard let lookup = table.get_capability, let raw = lookup(instance, DOCKET_CAPABILITY_EXPLAIN_V1) else { return nil }
+        return raw.assumingMemoryBound(to: docket_policy_explain_v1.self).pointee
+    }
+
+    /// Calls a capability function that writes JSON, growing the buffer once if it asks.
+    private func callForJSON(_ call: (UnsafeMutablePointer<CChar>, Int, UnsafeMutablePointer<Int>) -> docket_status) -> String? {
+        var size = 4096
+        for _ in 0..<2 {
+            var buffer = [CChar](repeating: 0, count: size)
+            var needed = 0
+            let status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, size, &needed) }
+            if status == DOCKET_OK { return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
+            guard status == DOCKET_E_BUFFER_TOO_SMALL, needed > size else { return nil }
+            size = needed
+        }
+        return nil
+    }
+
     package func destroy() {
         table.destroy(instance)
         hostAPI.deallocate()

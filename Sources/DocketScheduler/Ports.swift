@@ -108,6 +108,24 @@ package protocol PolicyPort: AnyObject, Sendable {
     func jobFinished(key: UInt64, usage: Resources, startedAt: Int64, stoppedAt: Int64)
     /// Keys in the order to try, at most `limit`; valid until the next call.
     func pick(free: Resources, limit: Int) -> ArraySlice<UInt64>
+    /// Where a runnable job stands in the policy's order (JSON, policy.h's explain_job), if the
+    /// policy can say.
+    func explain(key: UInt64) -> String?
+    /// Every share's standing (JSON, policy.h's describe_shares), if the policy can say.
+    func describeShares() -> String?
+    /// The running jobs the policy asked to preempt since the last call (policy.h's
+    /// docket.preempt/1 service), oldest request first.
+    func takePreemptionRequests() -> [(key: UInt64, reason: String)]
+    /// Whether the policy looked up the preemption service: the scheduler then asks it to pick
+    /// even when nothing is free, since that is when it takes capacity back.
+    var mayPreempt: Bool { get }
+}
+
+extension PolicyPort {
+    package func takePreemptionRequests() -> [(key: UInt64, reason: String)] { [] }
+    package var mayPreempt: Bool { false }
+    package func explain(key: UInt64) -> String? { nil }
+    package func describeShares() -> String? { nil }
 }
 
 /// How an attempt ended, as the scheduler needs it.

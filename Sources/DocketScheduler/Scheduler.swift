@@ -45,15 +45,15 @@ package actor Scheduler {
 
     private let store: any SchedulerStore
     private let clock: @Sendable () -> Int64
-    private let settings: Settings
-    private var environments: [String: EnvironmentState] = [:]
-    private var queues: [String: QueueState] = [:]
+    let settings: Settings
+    var environments: [String: EnvironmentState] = [:]
+    var queues: [String: QueueState] = [:]
     /// Jobs waiting to run (SUBMITTED, PENDING, RUNNABLE), compactly, by job key (what
     /// policies pick), so a queued job costs one map entry beside its key.
-    private var queuedByKey: [UInt64: QueuedJob] = [:]
+    var queuedByKey: [UInt64: QueuedJob] = [:]
     /// Jobs with an attempt in hand (STARTING, RUNNING), whole.
-    private var active: [String: Job] = [:]
-    private var keyOfJob: [String: UInt64] = [:]
+    var active: [String: Job] = [:]
+    var keyOfJob: [String: UInt64] = [:]
     private var nextKey: UInt64 = 1
     private var jobOfAttempt: [String: String] = [:]
     /// Attempts whose executor accepted them (start returned, or re-adopted).
@@ -79,17 +79,19 @@ package actor Scheduler {
     private var hostLost: [String: String] = [:]
     /// PENDING jobs cancelled while their dependencies run: job id -> CancelJob's reason.
     private var pendingCancels: [String: String] = [:]
+    /// Running jobs a policy asked to preempt (policy.h's docket.preempt/1): job id -> reason.
+    private var preempting: [String: String] = [:]
     private var timerRunning = false
     /// Array jobs with unfinished children: how many remain and how many failed. The parent
     /// ends when the last child does (reference §5.8).
     private var arrays: [String: (remaining: Int, failed: Int)] = [:]
     /// Consumable resources by name, with their live quantities (reference §6.4): the scheduler
     /// owns the in-use count, and commits it with the job changes that move it.
-    private var consumables: [String: ConsumableResource] = [:]
+    var consumables: [String: ConsumableResource] = [:]
     /// Consumable resources whose quantities the next commit writes.
     private var consumablesToSave: Set<String> = []
     /// Jobs waiting RUNNABLE for a consumable resource, with the reason they were given.
-    private var consumableWaits: [String: String] = [:]
+    var consumableWaits: [String: String] = [:]
     /// Per queue with jobStateTimeLimitActions: the job at its head, why it is blocked, since when.
     private var blockedHeads: [String: (jobID: String, reason: String, since: Int64)] = [:]
     private var cycleRequested = false
@@ -126,6 +128,36 @@ package actor Scheduler {
         queues[queue.name] = QueueState(queue: queue, policy: policy)
         if !queue.timeLimitActions.isEmpty { startTimer() }
         requestCycle()
+    }
+
+    /// Gives a job queue a new policy instance on a live server (its scheduling policy was
+    /// changed or replaced): the new instance is handed the queue's runnable jobs in submission
+    /// order, retries marked, and told which of its jobs run, so nothing queued is lost or
+    /// reordered by anything but the new policy.
+    package func replacePolicy(queue name: String, policy: (any PolicyPort)?) {
+        guard var state = queues[name] else { return }
+        state.policy = policy
+        queues[name] = state
+        guard let policy else { return }
+        let runnable = queuedByKey.filter { $0.value.queue == name && $0.value.status == .runnable }
+        for (key, job) in runnable.sorted(by: { $0.value.sequence < $1.value.sequence }) {
+            policy.jobRunnable(job, key: key, queuePriority: state.queue.priority)
+        }
+        let now = clock()
+        for job in active.values where job.queue == name {
+            guard let key = keyOfJob[job.id] else { continue }
+            introduceRunning(job, key: key, startedAt: job.currentAttempt?.startedAt ?? now)
+        }
+        requestCycle()
+    }
+
+    /// Tells a queue's policy about a job that already runs (after a restart, or to a new
+    /// policy instance): as runnable first, so the policy learns its share and priority, then
+    /// started, so it counts what the job holds.
+    private func introduceRunning(_ job: Job, key: UInt64, startedAt: Int64) {
+        guard let state = queues[job.queue], let policy = state.policy else { return }
+        policy.jobRunnable(QueuedJob(job), key: key, queuePriority: state.queue.priority)
+        policy.jobStarted(key: key, usage: job.container.resources, at: startedAt)
     }
 
     /// Replaces a job queue's settings (priority, state, compute environments) and keeps its
@@ -187,6 +219,7 @@ package actor Scheduler {
             guard let waiting = queuedByKey[key], waiting.status == .runnable else { continue }
             front.append((waiting.id, waiting.runnableAt))
         }
+        preempt(policy.takePreemptionRequests())  // a request is acted on whichever pick made it
         return (front, inUse)
     }
 
@@ -254,7 +287,7 @@ package actor Scheduler {
                     launchedAttempts.insert(attemptID)
                     if job.status == .running, let started = attempt.startedAt { armTimeout(job, startedAt: started) }
                     reserve(job.container.resources, on: attempt.computeEnvironment)
-                    queues[job.queue]?.policy?.jobStarted(key: key, usage: job.container.resources, at: attempt.startedAt ?? now)
+                    introduceRunning(job, key: key, startedAt: attempt.startedAt ?? now)
                 } else {
                     // Its consumables were stored as locked; the lost attempt gives them back.
                     unlockConsumables(job.consumableResources, undoingPlacement: false)
@@ -616,6 +649,7 @@ package actor Scheduler {
             for key in policy.pick(free: unlimited, limit: 1) {
                 if let waiting = queuedByKey[key], waiting.status == .runnable { head = waiting }
             }
+            preempt(policy.takePreemptionRequests())
             guard let head, let reason = blockingReason(of: head, queue: state.queue) else {
                 blockedHeads[name] = nil
                 continue
@@ -841,9 +875,13 @@ package actor Scheduler {
                 candidates.append((entry.computeEnvironment, state.free))
             }
             let free = candidates.reduce(Resources.zero) { $0.maximum($1.free) }
-            guard free.vcpuMillis > 0, free.memoryMiB > 0 else { continue }
+            // A full queue is still asked when its policy preempts: a quota policy takes back
+            // lent capacity exactly when nothing is free.
+            guard (free.vcpuMillis > 0 && free.memoryMiB > 0) || policy.mayPreempt else { continue }
             var placements: [(jobID: String, key: UInt64, environment: String, request: Resources)] = []
-            for key in Array(policy.pick(free: free, limit: settings.pickLimit)) {
+            let order = Array(policy.pick(free: free, limit: settings.pickLimit))
+            preempt(policy.takePreemptionRequests())
+            for key in order {
                 guard let waiting = queuedByKey[key], waiting.status == .runnable else { continue }
                 guard let index = candidates.firstIndex(where: { $0.free.accommodates(waiting.request) }) else { continue }
                 if let uses = waiting.consumables, !lockConsumables(uses, for: waiting) { continue }
@@ -888,6 +926,20 @@ package actor Scheduler {
         }
     }
 
+    /// Stops the running jobs a policy asked to preempt; each comes back RUNNABLE when its
+    /// attempt ends (finishAttempt). A job not yet launched is stopped once it is.
+    func preempt(_ requests: [(key: UInt64, reason: String)]) {
+        for request in requests {
+            guard let (jobID, job) = active.first(where: { keyOfJob[$0.key] == request.key }),
+                  preempting[jobID] == nil, terminateRequested[jobID] == nil, let attempt = job.currentAttempt else { continue }
+            preempting[jobID] = request.reason
+            let attemptID = Attempt.id(jobID: jobID, number: attempt.number)
+            guard launchedAttempts.contains(attemptID), let port = environments[attempt.computeEnvironment]?.port else { continue }
+            let grace = settings.terminateGraceMillis
+            Task { await port.terminate(attemptID: attemptID, graceMillis: grace) }
+        }
+    }
+
     /// Reverses a placement whose commit failed: the job waits RUNNABLE again, untouched.
     private func undoPlacement(_ launch: AttemptLaunch) {
         guard var job = active[launch.job.id] else { return }
@@ -916,7 +968,7 @@ package actor Scheduler {
         case .launched:
             guard jobOfAttempt[attemptID] != nil else { return }  // already ended
             launchedAttempts.insert(attemptID)
-            if terminateRequested[jobID] != nil, let port = environments[launch.attempt.computeEnvironment]?.port {
+            if terminateRequested[jobID] != nil || preempting[jobID] != nil, let port = environments[launch.attempt.computeEnvironment]?.port {
                 await port.terminate(attemptID: attemptID, graceMillis: settings.terminateGraceMillis)
             }
         case .retryLater(let message):
@@ -927,6 +979,7 @@ package actor Scheduler {
             environments[launch.attempt.computeEnvironment]?.healthReason = message
             release(job.container.resources, on: launch.attempt.computeEnvironment)
             job.attempts.removeLast()
+            preempting[jobID] = nil  // it never ran, so there is nothing to take back
             if let reason = terminateRequested.removeValue(forKey: jobID) {
                 try? job.move(to: .failed, reason: reason, at: clock())
                 update(job)
@@ -974,21 +1027,33 @@ package actor Scheduler {
         let terminationReason = terminateRequested.removeValue(forKey: jobID)
             ?? (timedOut.remove(jobID) != nil ? Self.timeoutReason : nil)
         let lostReason = hostLost.removeValue(forKey: jobID)
+        let preemption = preempting.removeValue(forKey: jobID)
+        let succeeded = end.kind == .exited && end.exitCode == 0
         let statusReason: String
         switch end.kind {
         case _ where terminationReason != nil: statusReason = terminationReason!
         case _ where lostReason != nil: statusReason = lostReason!
+        case _ where preemption != nil && !succeeded: statusReason = "Preempted: \(preemption!)"
         case .launchFailed: statusReason = "Task failed to start"
         case .lost: statusReason = end.reason ?? "Host lost"
         case .exited, .signaled: statusReason = "Essential container in task exited"
         }
         job.attempts[index].statusReason = statusReason
 
-        if end.kind == .exited && end.exitCode == 0 && terminationReason == nil && lostReason == nil {
+        if succeeded && terminationReason == nil && lostReason == nil {
             try? job.move(to: .succeeded, reason: statusReason, at: now)
+        } else if preemption != nil && terminationReason == nil && lostReason == nil {
+            // Back in its place (by its own priority and sequence, not as a retry), and the
+            // attempt costs the job nothing: preempted attempts are not counted below.
+            job.attempts[index].wasPreempted = true
+            try? job.move(to: .runnable, reason: statusReason, at: now)
+            job.isRetry = false
+            requeue(job, release: false)
+            return
         } else if terminationReason == nil,
                   (job.retryStrategy ?? RetryStrategy(attempts: 1)).shouldRetry(
-                      afterAttempt: attempt.number, exitCode: end.exitCode, reason: end.reason, statusReason: statusReason) {
+                      afterAttempt: attempt.number - job.attempts.count(where: \.wasPreempted), exitCode: end.exitCode,
+                      reason: end.reason, statusReason: statusReason) {
             // AWS puts retried jobs at the front of the queue (reference §4.6).
             try? job.move(to: .runnable, reason: statusReason, at: now)
             job.isRetry = true
@@ -1071,6 +1136,7 @@ package actor Scheduler {
     private func retire(_ jobID: String) {
         if let key = keyOfJob.removeValue(forKey: jobID) { queuedByKey[key] = nil }
         terminateRequested[jobID] = nil
+        preempting[jobID] = nil
         consumableWaits[jobID] = nil
         pendingCancels[jobID] = nil
         hostLost[jobID] = nil

@@ -132,4 +132,8 @@ package final class PolicyAdapter: PolicyPort, @unchecked Sendable {
         instance.jobFinished(key: key, usage: usage, startedAt: startedAt, stoppedAt: stoppedAt)
     }
     package func pick(free: Resources, limit: Int) -> ArraySlice<UInt64> { instance.pick(free: free, limit: limit) }
+    package func explain(key: UInt64) -> String? { instance.explain(key: key) }
+    package func describeShares() -> String? { instance.describeShares() }
+    package func takePreemptionRequests() -> [(key: UInt64, reason: String)] { instance.takePreemptionRequests() }
+    package var mayPreempt: Bool { instance.mayPreempt }
 }

@@ -152,10 +152,96 @@ extension DocketService {
         if let state = change.state { queue.state = state }
         if let priority = change.priority { queue.priority = priority }
         if let actions = change.jobStateTimeLimitActions { queue.jobStateTimeLimitActions = actions == .null ? nil : actions }
+        let before = catalog.withLock { $0.queues[queue.name] }
+        applySchedulingPolicy(to: &queue)
+        let policyChanged = before?.policy != queue.policy || before?.policySettings != queue.policySettings
+        if policyChanged {
+            // A new policy instance first: settings it refuses leave the queue as it was.
+            try await runtime.attach(queue, replacingPolicy: true)
+        }
         try store.save(queue)
         catalog.withLock { $0.queues[queue.name] = queue }
         await scheduler.updateQueue(queue)
         return queue
+    }
+
+    /// Sets the policy plugin and settings a queue with a scheduling policy runs under: a
+    /// fair-share policy runs the `fairshare` plugin with the policy's parameters (and, for the
+    /// compute reservation, the queue's compute environments' maxvCpus where they have one); a
+    /// quota-share policy runs the `quota` plugin with the queue's quota shares. A queue
+    /// without a scheduling policy keeps the configuration's `policy` (FIFO by default).
+    func applySchedulingPolicy(to queue: inout JobQueue) {
+        guard let arn = queue.schedulingPolicyArn else { return }
+        let (policy, environments, shares) = catalog.withLock { catalog in
+            (catalog.policies[ARNBuilder.name(from: arn, kind: "scheduling-policy")], catalog.environments,
+             catalog.quotaShares.values.filter { $0.jobQueue == queue.name }.sorted { $0.name < $1.name })
+        }
+        if policy?.quotaSharePolicy != nil {
+            queue.policy = "quota"
+            queue.policySettings = ["quotaShares": .array(shares.map { share in
+                ["name": .string(share.name), "state": .string(share.state.rawValue), "capacityLimits": share.capacityLimits,
+                 "resourceSharingConfiguration": share.resourceSharingConfiguration,
+                 "preemptionConfiguration": share.preemptionConfiguration]
+            })]
+            return
+        }
+        guard case .object(var settings)? = policy?.fairsharePolicy else {
+            queue.policy = "fifo"
+            queue.policySettings = .object([:])
+            return
+        }
+        let capacities = queue.computeEnvironmentOrder.compactMap { environments[$0.computeEnvironment]?.maxVCPUMillis }
+        if !capacities.isEmpty { settings["capacityVcpuMillis"] = .number(Double(capacities.reduce(0, +))) }
+        queue.policy = "fairshare"
+        queue.policySettings = .object(settings)
+    }
+
+    /// After a quota share of `queueName` changed: a quota queue gets an instance with the new
+    /// shares, handed its queued and running jobs.
+    func reapplyQuotaShares(queue queueName: String) async throws(DocketError) {
+        guard var queue = catalog.withLock({ $0.queues[queueName] }), queue.policy == "quota" else { return }
+        applySchedulingPolicy(to: &queue)
+        try await runtime.attach(queue, replacingPolicy: true)
+        try store.save(queue)
+        catalog.withLock { $0.queues[queue.name] = queue }
+    }
+
+    /// On a queue whose scheduling policy is a quota-share policy, a share limits units Docket
+    /// counts (VCPU, MEMORY in MiB, GPU, JOBS running), each to no more than the queue's compute
+    /// environments have in all. Shares on other queues are records the scheduler does not use.
+    func checkQuotaLimits(_ limits: JSONValue, queue: JobQueue) async throws(DocketError) {
+        guard queue.policy == "quota" else { return }
+        let usage = await scheduler.environmentUsage()
+        let total = queue.computeEnvironmentOrder.reduce(Resources.zero) { sum, entry in sum + (usage[entry.computeEnvironment]?.total ?? .zero) }
+        for (index, limit) in (limits.arrayValue ?? []).enumerated() {
+            let field = "capacityLimits[\(index)]"
+            let unit = limit["capacityUnit"]?.stringValue ?? ""
+            let maximum = limit["maxCapacity"]?.intValue ?? 0
+            let available: Int64?
+            switch unit {
+            case "VCPU": available = total.vcpuMillis / 1000
+            case "MEMORY": available = total.memoryMiB
+            case "GPU": available = total.gpus
+            case "JOBS": available = nil
+            default:
+                throw DocketError.invalid("\(field).capacityUnit", "\(field).capacityUnit is '\(unit)'; a compute job queue's quota shares count VCPU, MEMORY (MiB), GPU or JOBS (running jobs).")
+            }
+            if let available, maximum > available {
+                throw DocketError.invalid("\(field).maxCapacity", "\(field).maxCapacity is \(maximum) \(unit), more than the \(available) that job queue '\(queue.name)''s compute environments have in all; lower it, or add capacity to the queue first.")
+            }
+        }
+    }
+
+    /// After UpdateSchedulingPolicy: every queue using the policy gets an instance with the new
+    /// parameters, handed its queued jobs in order (no restart, nothing lost).
+    func reapplySchedulingPolicy(arn: String) async throws(DocketError) {
+        let users = catalog.withLock { $0.queues.values.filter { $0.schedulingPolicyArn == arn }.sorted { $0.name < $1.name } }
+        for var queue in users {
+            applySchedulingPolicy(to: &queue)
+            try await runtime.attach(queue, replacingPolicy: true)
+            try store.save(queue)
+            catalog.withLock { $0.queues[queue.name] = queue }
+        }
     }
 
     func deleteJobQueue(_ reference: String) async throws(DocketError) {
@@ -179,10 +265,54 @@ extension DocketService {
 
     func jobQueueSnapshot(_ reference: String) async throws(DocketError) -> JobQueueSnapshot {
         let queue = try queue(named: reference)
+        let isQuota = queue.policy == "quota"
         let (front, inUse) = await scheduler.frontOfQueue(queue.name, limit: 100)
         let arns = self.arns
+        var fairshare: (activeShareCount: Int, shares: [(shareIdentifier: String, vcpus: Double)])?
+        var quotaShares: (usage: [(name: String, vcpus: Double)], front: [String: (jobArn: String, earliestTimeAtPosition: Int64)])?
+        if let text = await scheduler.shareStanding(queue: queue.name),
+           let standing = try? JSONParser.parse(Array(text.utf8)) {
+            let shares = (standing["shares"]?.arrayValue ?? []).compactMap { share -> (String, Double)? in
+                guard let name = share["shareIdentifier"]?.stringValue else { return nil }
+                return (name, (share["vcpuMillisInUse"]?.doubleValue ?? 0) / 1000)
+            }.sorted { $0.1 > $1.1 }
+            if isQuota {
+                let firsts = await scheduler.firstRunnablePerShare(queue: queue.name).mapValues { (arns.job($0.id), $0.runnableAt) }
+                quotaShares = (shares, firsts)
+            } else {
+                fairshare = (Int(standing["activeShareCount"]?.intValue ?? Int64(shares.count)), shares)
+            }
+        }
         return JobQueueSnapshot(front: front.map { (arns.job($0.id), $0.runnableAt) }, vcpusInUse: Double(inUse.vcpuMillis) / 1000,
-                                takenAt: clock())
+                                takenAt: clock(), fairshare: fairshare, quotaShares: quotaShares)
+    }
+
+    /// Why a job is not running: the scheduler's ranked reasons, and the policy's standing.
+    func whyWaiting(job reference: String) async throws(DocketError) -> JSONValue {
+        let id = ARNBuilder.name(from: reference, kind: "job")
+        guard let wait = await scheduler.whyWaiting(jobID: id) else {
+            guard let job = try store.jobs(ids: [id]).first else {
+                throw DocketError(.notFound, "job '\(reference)' does not exist; list jobs with `docket jobs`.", field: "jobId")
+            }
+            return ["jobId": .string(job.id), "status": .string(job.status.rawValue), "waiting": false,
+                    "reasons": .array([["kind": "finished", "message": .string("it is \(job.status.rawValue); it no longer waits")]])]
+        }
+        var answer: [String: JSONValue] = [
+            "jobId": .string(wait.jobID), "status": .string(wait.status.rawValue), "jobQueue": .string(wait.queue),
+            "waiting": .bool(!wait.reasons.isEmpty || wait.policyStanding != nil),
+            "reasons": .array(wait.reasons.map { ["kind": .string($0.kind), "message": .string($0.message)] }),
+        ]
+        if let text = wait.policyStanding, let standing = try? JSONParser.parse(Array(text.utf8)) {
+            answer["policy"] = standing
+            if let reason = standing["reason"]?.stringValue {
+                answer["reasons"] = .array((answer["reasons"]?.arrayValue ?? []) + [["kind": "policy", "message": .string(reason)]])
+            }
+        }
+        if wait.status == .starting || wait.status == .running {
+            answer["waiting"] = false
+            answer["reasons"] = [["kind": "running", "message": .string("it is \(wait.status.rawValue); it no longer waits")]]
+        }
+        return .object(answer)
     }
 
     // MARK: Job definitions

@@ -51,6 +51,8 @@ extension DocketService {
             try store.save(policy, kind: .schedulingPolicy, name: policy.name)
             catalog.policies[policy.name] = policy
         }
+        let stored = catalog.withLock { catalog in catalog.policies.values.first { $0.arn == arn || $0.name == arn } }
+        if let stored { try await reapplySchedulingPolicy(arn: stored.arn) }
     }
 
     func deleteSchedulingPolicy(arn: String) async throws(DocketError) {
@@ -157,12 +159,13 @@ extension DocketService {
 
     func createQuotaShare(_ share: QuotaShare) async throws(DocketError) -> QuotaShare {
         let queue = try queue(named: share.jobQueue)
+        try await checkQuotaLimits(share.capacityLimits, queue: queue)
         var stored = share
         stored.jobQueue = queue.name
         stored.arn = arns.quotaShare(queue: queue.name, name: share.name)
         stored.createdAt = clock()
         let store = self.store
-        return try catalog.withLock { catalog throws(DocketError) in
+        let created = try catalog.withLock { catalog throws(DocketError) in
             let key = queue.name + "/" + share.name
             guard catalog.quotaShares[key] == nil else {
                 throw conflict("quota share '\(share.name)' on job queue '\(queue.name)'", field: "quotaShareName")
@@ -175,6 +178,8 @@ extension DocketService {
             catalog.quotaShares[key] = stored
             return stored
         }
+        try await reapplyQuotaShares(queue: queue.name)
+        return created
     }
 
     func quotaShares(queue reference: String) async throws(DocketError) -> [QuotaShare] {
@@ -196,7 +201,11 @@ extension DocketService {
 
     func updateQuotaShare(arn: String, _ change: QuotaShareChange) async throws(DocketError) -> QuotaShare {
         let store = self.store
-        return try catalog.withLock { catalog throws(DocketError) in
+        if let limits = change.capacityLimits {
+            let current = try await quotaShare(arn: arn)
+            try await checkQuotaLimits(limits, queue: try queue(named: current.jobQueue))
+        }
+        let updated = try catalog.withLock { catalog throws(DocketError) in
             let key = try quotaShareKey(arn, in: catalog)
             var share = catalog.quotaShares[key]!
             if let value = change.capacityLimits { share.capacityLimits = value }
@@ -207,18 +216,22 @@ extension DocketService {
             catalog.quotaShares[key] = share
             return share
         }
+        try await reapplyQuotaShares(queue: updated.jobQueue)
+        return updated
     }
 
     func deleteQuotaShare(arn: String) async throws(DocketError) {
         let store = self.store
-        try catalog.withLock { catalog throws(DocketError) in
+        let deleted = try catalog.withLock { catalog throws(DocketError) in
             let key = try quotaShareKey(arn, in: catalog)
             guard catalog.quotaShares[key]!.state == .disabled else {
                 throw DocketError.invalid("quotaShareArn", "quota share '\(catalog.quotaShares[key]!.name)' is ENABLED; disable it first with update-quota-share --state DISABLED, then delete it.")
             }
             try store.deleteResource(kind: .quotaShare, name: key)
             catalog.quotaShares[key] = nil
+            return key
         }
+        try await reapplyQuotaShares(queue: String(deleted.prefix { $0 != "/" }))
     }
 
     // MARK: Tags

@@ -125,6 +125,7 @@ final class DocketService: BatchBackend {
         var stored = queue
         stored.computeEnvironmentOrder = try resolveOrder(queue.computeEnvironmentOrder)
         if let arn = queue.schedulingPolicyArn { stored.schedulingPolicyArn = try resolvePolicyArn(arn) }
+        applySchedulingPolicy(to: &stored)
         stored.arn = arns.jobQueue(stored.name)
         stored.createdAt = clock()
         try await runtime.attach(stored)
@@ -274,12 +275,26 @@ final class DocketService: BatchBackend {
     }
 
     /// AWS's rule (reference §6.3): a queue with a fair-share policy needs a shareIdentifier on
-    /// every job; any other queue refuses one.
+    /// every job; Docket's: a queue with a quota-share policy needs one naming an ENABLED quota
+    /// share of the queue; any other queue refuses one.
     private func checkShareIdentifier(_ share: String?, queue: JobQueue) throws(DocketError) {
         let policy = queue.schedulingPolicyArn.flatMap { arn in
             catalog.withLock { $0.policies[ARNBuilder.name(from: arn, kind: "scheduling-policy")] }
         }
-        if policy?.fairsharePolicy != nil {
+        if policy?.quotaSharePolicy != nil {
+            // Docket's rule for compute jobs (AWS has quota shares for service jobs only): the
+            // job names its quota share in shareIdentifier.
+            let shares = catalog.withLock { $0.quotaShares.values.filter { $0.jobQueue == queue.name } }
+            guard let share, !share.isEmpty else {
+                throw DocketError.invalid("shareIdentifier", "shareIdentifier is required: job queue '\(queue.name)' has the quota-share scheduling policy '\(policy!.name)'; name the quota share this job counts against (\(shares.map(\.name).sorted().joined(separator: ", ")).")
+            }
+            guard let named = shares.first(where: { $0.name == share }) else {
+                throw DocketError.invalid("shareIdentifier", "shareIdentifier '\(share)' names no quota share of job queue '\(queue.name)'; its quota shares are \(shares.isEmpty ? "none yet (create one with create-quota-share)" : shares.map(\.name).sorted().joined(separator: ", ")).")
+            }
+            guard named.state == .enabled else {
+                throw DocketError.invalid("shareIdentifier", "quota share '\(share)' of job queue '\(queue.name)' is DISABLED and takes no new jobs; enable it with update-quota-share --state ENABLED or use another share.")
+            }
+        } else if policy?.fairsharePolicy != nil {
             guard let share, !share.isEmpty else {
                 throw DocketError.invalid("shareIdentifier", "shareIdentifier is required: job queue '\(queue.name)' has the fair-share scheduling policy '\(policy!.name)'; give the share this job counts against.")
             }
@@ -287,7 +302,7 @@ final class DocketService: BatchBackend {
                 throw DocketError.invalid("shareIdentifier", "shareIdentifier is \(share.count) characters long; at most 255 are allowed.")
             }
         } else if let share {
-            throw DocketError.invalid("shareIdentifier", "shareIdentifier '\(share)': job queue '\(queue.name)' has no fair-share scheduling policy, so it takes no share identifier; drop it or submit to a fair-share queue.")
+            throw DocketError.invalid("shareIdentifier", "shareIdentifier '\(share)': job queue '\(queue.name)' has no fair-share or quota-share scheduling policy, so it takes no share identifier; drop it or submit to such a queue.")
         }
     }
 

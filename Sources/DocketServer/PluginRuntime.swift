@@ -100,7 +100,9 @@ final class PluginRuntime: Sendable {
     }
 
     /// Creates the policy instance of a job queue and hands it to the scheduler.
-    func attach(_ queue: JobQueue, strict: Bool = true) async throws(DocketError) {
+    /// With `replacingPolicy`, the queue is live: the new instance takes over its queued and
+    /// running jobs (Scheduler.replacePolicy), and a refusal leaves the old instance in place.
+    func attach(_ queue: JobQueue, strict: Bool = true, replacingPolicy: Bool = false) async throws(DocketError) {
         guard let plugin = policyPlugin(named: queue.policy) else {
             let reason = "scheduling policy plugin '\(queue.policy)' is not loaded; loaded policies: \(plugins.filter { $0.kind == .policy }.map(\.name).joined(separator: ", "))"
             if strict { throw DocketError.invalid("schedulingPolicyArn", reason) }
@@ -114,7 +116,11 @@ final class PluginRuntime: Sendable {
         do {
             let instance = try PolicyInstance(plugin: plugin, name: queue.name, configJSON: config, settings: settings,
                                               logger: logger, clock: clock)
-            await scheduler.setQueue(queue, policy: PolicyAdapter(instance: instance))
+            if replacingPolicy {
+                await scheduler.replacePolicy(queue: queue.name, policy: PolicyAdapter(instance: instance))
+            } else {
+                await scheduler.setQueue(queue, policy: PolicyAdapter(instance: instance))
+            }
         } catch {
             if strict { throw DocketError.invalid("schedulingPolicyArn", error.reason) }
             logger.error("\(error)")

@@ -114,6 +114,8 @@ actor FakeBackend: BatchBackend {
 
     func gpus() async -> [JSONValue] { [] }
 
+    func whyWaiting(job: String) async throws(DocketError) -> JSONValue { ["jobId": .string(job), "reasons": []] }
+
     func plugins() async -> [PluginSummary] {
         [PluginSummary(path: "/p/libexec.so", id: "docket.executor.process", name: "process", kind: "executor", version: "1.0.0", abiVersion: "1.0"),
          PluginSummary(path: "/p/broken.so", error: "needs ABI 2.0")]

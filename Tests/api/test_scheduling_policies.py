@@ -132,6 +132,7 @@ class SchedulingPolicyRefusalTests(ServerTestCase):
             ({"shareDistribution": [{"shareIdentifier": "a", "weightFactor": 0}]}, "fairsharePolicy.shareDistribution[0].weightFactor"),
             ({"shareDistribution": [{"shareIdentifier": "a", "weightFactor": 1000}]}, "fairsharePolicy.shareDistribution[0].weightFactor"),
             ({"shareDistribution": [{"shareIdentifier": "UserA*"}, {"shareIdentifier": "UserA1"}]}, "shareIdentifier"),
+            ({"shareDistribution": [{"shareIdentifier": f"u{i}"} for i in range(501)]}, "fairsharePolicy.shareDistribution has 501 entries; at most 500"),
         ]
         for policy, member in cases:
             with self.subTest(policy=policy):

@@ -1,5 +1,5 @@
 /*
- * docket/policy.h — the scheduling-policy interface, ABI 1.0: in what order runnable jobs go.
+ * docket/policy.h — the scheduling-policy interface, ABI 1.1: in what order runnable jobs go.
  *
  * One instance serves one job queue. The interface is incremental: the host tells the
  * instance when a job becomes runnable, leaves the runnable set, starts and finishes, and
@@ -11,8 +11,10 @@
  * ORDER OF CALLS for one job: job_runnable, then exactly one of job_removed (it left without
  * starting: cancelled, terminated, queue deleted) or job_started; after job_started, exactly
  * one job_finished. A retried job comes back through job_runnable with
- * DOCKET_POLICY_JOB_RETRY set. After a server restart the host replays job_runnable for every
- * runnable job in submission order, and job_started for every running one.
+ * DOCKET_POLICY_JOB_RETRY set. After a server restart, and when a live queue gets a new
+ * instance (its scheduling policy changed), the host replays job_runnable for every runnable
+ * job in submission order, and job_runnable then job_started for every running one (since
+ * 1.1; a 1.0 host sent job_started alone), so the instance learns each running job's share.
  */
 #ifndef DOCKET_POLICY_H
 #define DOCKET_POLICY_H
@@ -125,6 +127,64 @@ typedef struct docket_policy_v1 {
      *  [serialized] [must-not-block] since 1.0 */
     const void *(*get_capability)(void *instance, const char *capability_id);
 } docket_policy_v1;
+
+/* ---- Optional host services (host->get_service) ------------------------------------------ */
+
+/** The id of docket_preempt_service_v1. since 1.1 */
+#define DOCKET_SERVICE_PREEMPT_V1 "docket.preempt/1"
+
+/**
+ * Offered to policies by hosts of ABI 1.1 and later (a 1.0 host's get_service answers NULL):
+ * how a quota policy takes back capacity it lent. Static, host-owned, valid until the
+ * instance's destroy. since 1.1
+ */
+typedef struct docket_preempt_service_v1 {
+    uint32_t struct_size;   /* sizeof(docket_preempt_service_v1) as the host knew it */
+    uint32_t reserved0;     /* zero */
+    /** Asks the host to preempt a running job of this queue (one the policy was told started
+     *  and has not been told finished). The host stops its attempt through its executor
+     *  (SIGTERM, SIGKILL after the server's grace) and puts the job back to RUNNABLE without
+     *  spending a retry attempt; the attempt's statusReason and the job's statusReason are
+     *  "Preempted: " + `reason` (borrowed; e.g. "quota share teamA reclaims 8 vCPUs it lent").
+     *  The policy later gets job_finished, then job_runnable, never from inside this call.
+     *  `ctx` is host->ctx. Call it from the instance's own calls (pick, job_finished). Returns
+     *  DOCKET_OK (queued: a key that is not running when the host acts is left alone; asking
+     *  twice for one job preempts it once) or DOCKET_E_INVALID_ARGUMENT.
+     *  [serialized] [must-not-block] since 1.1 */
+    docket_status (*request_preemption)(void *ctx, uint64_t job_key, const char *reason);
+} docket_preempt_service_v1;
+
+/* ---- Optional capabilities (get_capability) --------------------------------------------- */
+
+/** The id of docket_policy_explain_v1. since 1.1 */
+#define DOCKET_CAPABILITY_EXPLAIN_V1 "docket.explain/1"
+
+/**
+ * Offered by a policy that can say why a runnable job waits where it does ("why is my job
+ * waiting": `docket why`, the statusReason of RUNNABLE jobs, GetJobQueueSnapshot). Both
+ * functions write one NUL-terminated JSON object into buf and store the length it needs, NUL
+ * included, in *out_needed; they return DOCKET_OK, or DOCKET_E_BUFFER_TOO_SMALL (call again
+ * with *out_needed bytes). Static, plugin-owned. since 1.1
+ */
+typedef struct docket_policy_explain_v1 {
+    uint32_t struct_size;   /* sizeof(docket_policy_explain_v1) as the plugin knew it */
+    uint32_t reserved0;     /* zero */
+    /** Where a runnable job stands: {"position": 0-based place in this policy's order among
+     *  the queue's runnable jobs, "share": "teamA" (the share or quota share it counts
+     *  against), "shareUsage": the share's usage as the policy measures it (fair-share: decayed
+     *  vCPU-seconds times its weightFactor), "shareTargetPercent": the share of the queue's
+     *  vCPUs its weight or limit entitles it to, "shareHeldPercent": the share it holds now,
+     *  "reason": one sentence with the numbers, e.g. "share teamA holds 62% of the queue's
+     *  vCPUs, above its target of 25%; 3 shares with less usage go first"}. Keys without a
+     *  value are left out. Returns DOCKET_E_NOT_FOUND for a key that is not runnable here.
+     *  [serialized] [must-not-block] since 1.1 */
+    docket_status (*explain_job)(void *instance, uint64_t job_key, char *buf, size_t buf_size, size_t *out_needed);
+    /** Every share's standing, for GetJobQueueSnapshot's queueUtilization: {"activeShareCount": 3,
+     *  "shares": [{"shareIdentifier": "teamA", "vcpuMillisInUse": 4000, "usage": 1234.5,
+     *  "targetPercent": 25.0}], sorted by vCPUs in use, most first}.
+     *  [serialized] [must-not-block] since 1.1 */
+    docket_status (*describe_shares)(void *instance, char *buf, size_t buf_size, size_t *out_needed);
+} docket_policy_explain_v1;
 
 #ifdef __cplusplus
 }
