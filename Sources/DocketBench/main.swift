@@ -8,7 +8,7 @@ import Foundation
 import Logging
 
 // docket-bench: release-mode benchmarks. Each prints its figures and the ratio to a baseline
-// measured in the same run. Usage: docket-bench [e2e|array|submit|policy|scale|api|docker|gpu|all]
+// measured in the same run. Usage: docket-bench [e2e|array|submit|policy|scale|api|docker|gpu|shares|all]
 // (gpu takes --seed N, --decisions N and --hours H; see GPUBench.swift)
 // Build and run: swift build -c release && .build/release/docket-bench all
 
@@ -322,6 +322,7 @@ do {
     if all || selected.contains("api") { try await benchAPI() }
     if all || selected.contains("docker") { try benchDocker() }
     if all || selected.contains("gpu") { try benchGPU() }
+    if all || selected.contains("shares") { try benchShares() }
 } catch {
     FileHandle.standardError.write(Data("docket-bench: \(error)\n".utf8))
     exit(1)
