@@ -76,7 +76,10 @@ let package = Package(
                           linkerSettings: [.unsafeFlags(["-static-executable"])]),
         // The FIFO ordering is its own module so the benchmark can call it directly, beside the
         // same code called through the C ABI.
-        .target(name: "DocketFIFOQueue", path: "plugins/policy-fifo/Queue"),
+        // What the policies' pure-Swift modules share: the job-key map and the settings' JSON
+        // reader. No Foundation: the FIFO plugin loads none.
+        .target(name: "DocketPolicySupport", path: "plugins/policy-support"),
+        .target(name: "DocketFIFOQueue", dependencies: ["DocketPolicySupport"], path: "plugins/policy-fifo/Queue"),
         // The C-string helpers both Swift plugins need at the ABI boundary.
         .target(name: "DocketSwiftPluginSupport", dependencies: ["CDocketPlugin"], path: "plugins/swift-support"),
         .target(name: "DocketPolicyFIFO", dependencies: ["CDocketPlugin", "DocketFIFOQueue", "DocketSwiftPluginSupport"],
@@ -85,11 +88,11 @@ let package = Package(
 
         // Fair-share ordering is its own module so the benchmark and the unit tests reach it
         // directly, beside the same code called through the C ABI.
-        .target(name: "DocketFairShareCore", path: "plugins/policy-fairshare/Core"),
+        .target(name: "DocketFairShareCore", dependencies: ["DocketPolicySupport"], path: "plugins/policy-fairshare/Core"),
         .target(name: "DocketPolicyFairShare", dependencies: ["CDocketPlugin", "DocketFairShareCore", "DocketSwiftPluginSupport"],
                 path: "plugins/policy-fairshare", exclude: ["Core", "README.md", "example-config.json"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),
-        .target(name: "DocketQuotaCore", path: "plugins/policy-quota/Core"),
+        .target(name: "DocketQuotaCore", dependencies: ["DocketPolicySupport"], path: "plugins/policy-quota/Core"),
         .target(name: "DocketPolicyQuota", dependencies: ["CDocketPlugin", "DocketQuotaCore", "DocketSwiftPluginSupport"],
                 path: "plugins/policy-quota", exclude: ["Core", "README.md", "example-config.json"],
                 linkerSettings: [.unsafeFlags(["-Xlinker", "-z", "-Xlinker", "nodelete"])]),

@@ -11,6 +11,7 @@ from Tests.api.docket_server import ServerTestCase, binary_path, unique
 
 # One process compute environment of 2 vCPUs, so a job asking 2 fills it.
 CONFIG = """\
+server: { terminate_grace_seconds: 1 }
 compute_environments:
   - name: small
     executor: process
@@ -32,8 +33,11 @@ class WhyTests(ServerTestCase):
         self.started = []
 
     def tearDown(self):
+        # The next test needs the compute environment empty: wait for every job to end.
         for job_id in self.started:
             self.batch.terminate_job(jobId=job_id, reason="test over")
+        for job_id in self.started:
+            self.wait_for_status(job_id, {"SUCCEEDED", "FAILED"})
 
     def submit_job(self, queue="wq", **extra):
         job_id = self.batch.submit_job(jobName=unique("job"), jobQueue=queue, jobDefinition=self.definition, **extra)["jobId"]

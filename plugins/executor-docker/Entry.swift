@@ -9,12 +9,6 @@ private func executor(_ pointer: UnsafeMutableRawPointer?) -> DockerExecutor {
     Unmanaged<DockerExecutor>.fromOpaque(pointer!).takeUnretainedValue()
 }
 
-private func answer(_ outcome: (docket_status, String)?, _ err: UnsafeMutablePointer<CChar>?, _ size: Int) -> docket_status {
-    guard let (status, message) = outcome else { return DOCKET_OK }
-    writeError(message, into: err, size: size)
-    return status
-}
-
 /// The health reasons capacity reports point to, per instance, kept until its next capacity
 /// call or destroy (the ABI's rule for strings in the report).
 private let capacityTexts = NSLock()
@@ -66,15 +60,15 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_executor_v1> 
     }
     value.start = { pointer, spec, err, size in
         guard let pointer, let spec else { return DOCKET_E_INVALID_ARGUMENT }
-        return answer(executor(pointer).start(spec.pointee), err, size)
+        return reportOutcome(executor(pointer).start(spec.pointee), into: err, size: size)
     }
     value.signal = { pointer, attempt, signal, err, size in
         guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
-        return answer(executor(pointer).signal(String(cString: attempt), signal), err, size)
+        return reportOutcome(executor(pointer).signal(String(cString: attempt), signal), into: err, size: size)
     }
     value.terminate = { pointer, attempt, grace, err, size in
         guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
-        return answer(executor(pointer).terminate(String(cString: attempt), graceMillis: grace), err, size)
+        return reportOutcome(executor(pointer).terminate(String(cString: attempt), graceMillis: grace), into: err, size: size)
     }
     value.list_running = { pointer, visit, context, _, _ in
         guard let pointer, let visit else { return DOCKET_E_INVALID_ARGUMENT }

@@ -9,12 +9,6 @@ private func executor(_ pointer: UnsafeMutableRawPointer?) -> GPUExecutor {
     Unmanaged<GPUExecutor>.fromOpaque(pointer!).takeUnretainedValue()
 }
 
-private func answer(_ outcome: (docket_status, String)?, _ err: UnsafeMutablePointer<CChar>?, _ size: Int) -> docket_status {
-    guard let (status, message) = outcome else { return DOCKET_OK }
-    writeError(message, into: err, size: size)
-    return status
-}
-
 /// The strings and arrays a capacity report points to, per instance, kept until its next
 /// capacity call or destroy (the ABI's rule for the report).
 private final class CapacityTexts {
@@ -45,11 +39,7 @@ nonisolated(unsafe) private let gpuCapability: UnsafeMutablePointer<docket_gpu_c
     value.struct_size = UInt32(MemoryLayout<docket_gpu_capability_v1>.size)
     value.describe_gpus = { instance, buffer, size, needed in
         guard let instance else { return DOCKET_E_INVALID_ARGUMENT }
-        let bytes = Array(executor(instance).describeGPUs().utf8CString)
-        needed?.pointee = bytes.count
-        guard let buffer, bytes.count <= size else { return DOCKET_E_BUFFER_TOO_SMALL }
-        bytes.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: bytes.count) }
-        return DOCKET_OK
+        return writeString(executor(instance).describeGPUs(), into: buffer, size: size, needed: needed)
     }
     pointer.initialize(to: value)
     return pointer
@@ -110,15 +100,15 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_executor_v1> 
     }
     value.start = { pointer, spec, err, size in
         guard let pointer, let spec else { return DOCKET_E_INVALID_ARGUMENT }
-        return answer(executor(pointer).start(spec.pointee), err, size)
+        return reportOutcome(executor(pointer).start(spec.pointee), into: err, size: size)
     }
     value.signal = { pointer, attempt, signal, err, size in
         guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
-        return answer(executor(pointer).signal(String(cString: attempt), signal), err, size)
+        return reportOutcome(executor(pointer).signal(String(cString: attempt), signal), into: err, size: size)
     }
     value.terminate = { pointer, attempt, grace, err, size in
         guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
-        return answer(executor(pointer).terminate(String(cString: attempt), graceMillis: grace), err, size)
+        return reportOutcome(executor(pointer).terminate(String(cString: attempt), graceMillis: grace), into: err, size: size)
     }
     value.list_running = { pointer, visit, context, _, _ in
         guard let pointer, let visit else { return DOCKET_E_INVALID_ARGUMENT }
@@ -126,8 +116,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_executor_v1> 
         return DOCKET_OK
     }
     value.get_capability = { _, id in
-        guard let id, String(cString: id) == DOCKET_CAPABILITY_GPU_V1 else { return nil }
-        return UnsafeRawPointer(gpuCapability)
+        capability(id, named: DOCKET_CAPABILITY_GPU_V1, table: UnsafeRawPointer(gpuCapability))
     }
     table.initialize(to: value)
     return table

@@ -140,8 +140,7 @@ final class GPUExecutor: RunnerReports, @unchecked Sendable {
     /// not offer dladdr).
     static func ownDirectory() -> String {
         let address = UInt(bitPattern: #dsohandle)
-        let maps = (try? String(contentsOfFile: "/proc/self/maps", encoding: .utf8)) ?? ""
-        for line in maps.split(separator: "\n") {
+        for line in readProcFile("/proc/self/maps").split(separator: "\n") {
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count == 6, let dash = fields[0].firstIndex(of: "-"),
                   let low = UInt(fields[0][..<dash], radix: 16), let high = UInt(fields[0][fields[0].index(after: dash)...], radix: 16),
@@ -266,6 +265,24 @@ final class GPUExecutor: RunnerReports, @unchecked Sendable {
         let bytes = Array((line + "\n").utf8)
         _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
     }
+}
+
+/// The whole of a /proc file. Its size reads as 0, and Foundation's String(contentsOfFile:)
+/// may stop after the first read, which left the plugin's own mapping out of a long
+/// /proc/self/maps often enough to fail one server start in a few.
+private func readProcFile(_ path: String) -> String {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { return "" }
+    defer { close(descriptor) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = read(descriptor, &buffer, buffer.count)
+        if count < 0 && errno == EINTR { continue }
+        guard count > 0 else { break }
+        bytes.append(contentsOf: buffer[0..<count])
+    }
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 private func cStrings(_ list: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int) -> [String] {

@@ -23,19 +23,6 @@ private func instance(_ pointer: UnsafeMutableRawPointer?) -> UnsafeMutablePoint
     pointer!.assumingMemoryBound(to: FairShareInstance.self)
 }
 
-/// Writes `json` and its needed size per docket_policy_explain_v1's buffer contract.
-private func answer(_ json: String, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int,
-                    _ needed: UnsafeMutablePointer<Int>?) -> docket_status {
-    let bytes = Array(json.utf8)
-    needed?.pointee = bytes.count + 1
-    guard let buffer, size >= bytes.count + 1 else { return DOCKET_E_BUFFER_TOO_SMALL }
-    bytes.withUnsafeBufferPointer { source in
-        UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress!, byteCount: bytes.count)
-    }
-    buffer[bytes.count] = 0
-    return DOCKET_OK
-}
-
 // nonisolated(unsafe): written once at first use (Swift globals initialise once, thread-safely)
 // and only read afterwards; the host never writes to these tables.
 nonisolated(unsafe) private let explainTable: UnsafeMutablePointer<docket_policy_explain_v1> = {
@@ -48,11 +35,11 @@ nonisolated(unsafe) private let explainTable: UnsafeMutablePointer<docket_policy
             needed?.pointee = 0
             return DOCKET_E_NOT_FOUND
         }
-        return answer(json, buffer, size, needed)
+        return writeString(json, into: buffer, size: size, needed: needed)
     }
     value.describe_shares = { pointer, buffer, size, needed in
         let state = instance(pointer)
-        return answer(state.pointee.queue.describeShares(now: state.pointee.now()), buffer, size, needed)
+        return writeString(state.pointee.queue.describeShares(now: state.pointee.now()), into: buffer, size: size, needed: needed)
     }
     table.initialize(to: value)
     return table
@@ -80,12 +67,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = 
         out.pointee = UnsafeMutableRawPointer(created)
         return DOCKET_OK
     }
-    value.destroy = { pointer in
-        guard let pointer else { return }
-        let state = instance(pointer)
-        state.deinitialize(count: 1)
-        state.deallocate()
-    }
+    value.destroy = { pointer in destroyInstance(pointer, of: FairShareInstance.self) }
     value.job_runnable = { pointer, job in
         guard let job else { return }
         let j = job.pointee
@@ -113,8 +95,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = 
                                                now: state.pointee.now(), into: out, limit: Int(limit)))
     }
     value.get_capability = { _, id in
-        guard let id, String(cString: id) == DOCKET_CAPABILITY_EXPLAIN_V1 else { return nil }
-        return UnsafeRawPointer(explainTable)
+        capability(id, named: DOCKET_CAPABILITY_EXPLAIN_V1, table: UnsafeRawPointer(explainTable))
     }
     table.initialize(to: value)
     return table

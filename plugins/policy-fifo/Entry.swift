@@ -55,12 +55,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = 
         out?.pointee = UnsafeMutableRawPointer(created)
         return DOCKET_OK
     }
-    value.destroy = { pointer in
-        guard let pointer else { return }
-        let instance = queue(pointer)
-        instance.deinitialize(count: 1)
-        instance.deallocate()
-    }
+    value.destroy = { pointer in destroyInstance(pointer, of: FIFOQueue.self) }
     value.job_runnable = { pointer, job in
         guard let job else { return }
         let j = job.pointee

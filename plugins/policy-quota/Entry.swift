@@ -23,19 +23,6 @@ private func instance(_ pointer: UnsafeMutableRawPointer?) -> UnsafeMutablePoint
     pointer!.assumingMemoryBound(to: QuotaInstance.self)
 }
 
-/// Writes `json` and its needed size per docket_policy_explain_v1's buffer contract.
-private func answer(_ json: String, _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int,
-                    _ needed: UnsafeMutablePointer<Int>?) -> docket_status {
-    let bytes = Array(json.utf8)
-    needed?.pointee = bytes.count + 1
-    guard let buffer, size >= bytes.count + 1 else { return DOCKET_E_BUFFER_TOO_SMALL }
-    bytes.withUnsafeBufferPointer { source in
-        UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress!, byteCount: bytes.count)
-    }
-    buffer[bytes.count] = 0
-    return DOCKET_OK
-}
-
 /// The host's docket.preempt/1 as the queue's preempt closure, or nil when the host offers none
 /// (a 1.0 host) or its table is too short to hold request_preemption.
 private func preemptClosure(_ host: UnsafePointer<docket_host_api>) -> QuotaQueue.Preempt? {
@@ -62,10 +49,10 @@ nonisolated(unsafe) private let explainTable: UnsafeMutablePointer<docket_policy
             needed?.pointee = 0
             return DOCKET_E_NOT_FOUND
         }
-        return answer(json, buffer, size, needed)
+        return writeString(json, into: buffer, size: size, needed: needed)
     }
     value.describe_shares = { pointer, buffer, size, needed in
-        answer(instance(pointer).pointee.queue.describeShares(), buffer, size, needed)
+        writeString(instance(pointer).pointee.queue.describeShares(), into: buffer, size: size, needed: needed)
     }
     table.initialize(to: value)
     return table
@@ -96,12 +83,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = 
         out.pointee = UnsafeMutableRawPointer(created)
         return DOCKET_OK
     }
-    value.destroy = { pointer in
-        guard let pointer else { return }
-        let state = instance(pointer)
-        state.deinitialize(count: 1)
-        state.deallocate()
-    }
+    value.destroy = { pointer in destroyInstance(pointer, of: QuotaInstance.self) }
     value.job_runnable = { pointer, job in
         guard let job else { return }
         let j = job.pointee
@@ -129,8 +111,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_policy_v1> = 
                                                now: state.pointee.now(), into: out, limit: Int(limit)))
     }
     value.get_capability = { _, id in
-        guard let id, String(cString: id) == DOCKET_CAPABILITY_EXPLAIN_V1 else { return nil }
-        return UnsafeRawPointer(explainTable)
+        capability(id, named: DOCKET_CAPABILITY_EXPLAIN_V1, table: UnsafeRawPointer(explainTable))
     }
     table.initialize(to: value)
     return table

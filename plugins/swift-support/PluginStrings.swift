@@ -14,6 +14,20 @@ public func writeError(_ message: String, into buffer: UnsafeMutablePointer<CCha
     }
 }
 
+/// Writes `text`, NUL-terminated, into a caller's buffer (`buf`, `buf_size` in the ABI) and
+/// stores the size it needs, NUL included, in `needed` (`out_needed`): the buffer contract of
+/// docket_policy_explain_v1 and of docket_gpu_capability_v1's describe_gpus.
+/// - Returns: `DOCKET_OK`, or `DOCKET_E_BUFFER_TOO_SMALL` with nothing written when there is no
+///   buffer or it is smaller than the needed size (the caller calls again with that many bytes).
+public func writeString(_ text: String, into buffer: UnsafeMutablePointer<CChar>?, size: Int,
+                        needed: UnsafeMutablePointer<Int>?) -> docket_status {
+    let bytes = Array(text.utf8CString)
+    needed?.pointee = bytes.count
+    guard let buffer, size >= bytes.count else { return DOCKET_E_BUFFER_TOO_SMALL }
+    bytes.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: bytes.count) }
+    return DOCKET_OK
+}
+
 /// A NUL-terminated copy of `text` that is never freed: for the descriptor's strings, which the
 /// host may read for as long as the process lives.
 public func permanentCString(_ text: String) -> UnsafePointer<CChar> {
@@ -42,4 +56,27 @@ public func permanentDescriptor(kind: Int32, id: String, name: String, version: 
     value.policy = policy
     pointer.initialize(to: value)
     return pointer
+}
+
+/// What an executor call's outcome returns to the host: `DOCKET_OK` for nil, or the status,
+/// with its message written into the host's error buffer (`err`, `err_size` in the ABI).
+public func reportOutcome(_ outcome: (docket_status, String)?, into err: UnsafeMutablePointer<CChar>?, size: Int) -> docket_status {
+    guard let (status, message) = outcome else { return DOCKET_OK }
+    writeError(message, into: err, size: size)
+    return status
+}
+
+/// The answer to `get_capability`: `table` when the host asks for `name`, or nil (not offered).
+public func capability(_ requested: UnsafePointer<CChar>?, named name: String, table: UnsafeRawPointer) -> UnsafeRawPointer? {
+    guard let requested, String(cString: requested) == name else { return nil }
+    return table
+}
+
+/// A policy's `destroy`: deinitializes and frees the `T` that `create` allocated at `pointer`.
+/// Does nothing for NULL.
+public func destroyInstance<T>(_ pointer: UnsafeMutableRawPointer?, of type: T.Type) {
+    guard let pointer else { return }
+    let instance = pointer.assumingMemoryBound(to: type)
+    instance.deinitialize(count: 1)
+    instance.deallocate()
 }

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import DocketPolicySupport
 
 /// Runnable jobs of one job queue in AWS Batch's fair-share order (reference §6.3):
 /// 1. the share with the lowest ordering usage (below); ties go to the share seen first;

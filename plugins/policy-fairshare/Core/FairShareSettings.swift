@@ -1,3 +1,5 @@
+import DocketPolicySupport
+
 /// A fair-share policy's settings: AWS Batch's FairsharePolicy (reference §6.3) plus one Docket
 /// key, `capacityVcpuMillis`. Every key is optional.
 public struct FairShareSettings: Equatable, Sendable {

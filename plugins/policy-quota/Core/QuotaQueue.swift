@@ -1,3 +1,5 @@
+import DocketPolicySupport
+
 /// A job queue's runnable and running jobs under quota shares (reference §6.5): each share is a
 /// virtual queue with its own capacity limits; idle capacity of lending shares goes to borrowing
 /// shares, and comes back by preemption when its owner needs it.

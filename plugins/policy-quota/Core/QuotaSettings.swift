@@ -1,3 +1,5 @@
+import DocketPolicySupport
+
 /// Amounts per capacity unit, in the order of `QuotaUnit`: vCPUs in thousandths, memory in MiB,
 /// GPUs, running jobs. One SIMD vector, so a fit test is one compare.
 public typealias QuotaAmounts = SIMD4<Int64>

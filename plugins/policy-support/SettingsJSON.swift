@@ -1,6 +1,7 @@
-/// A JSON value as the settings reader needs it, parsed without Foundation (the plugin links
-/// none). Numbers keep the text they were written with, so an error can quote it exactly.
-enum SettingsJSON: Equatable {
+/// A JSON value as the policies' settings readers need it, parsed without Foundation (the
+/// plugins link none). Numbers keep the text they were written with, so an error can quote it
+/// exactly.
+package enum SettingsJSON: Equatable {
     case object([(key: String, value: SettingsJSON)])
     case array([SettingsJSON])
     case string(String)
@@ -8,7 +9,7 @@ enum SettingsJSON: Equatable {
     case bool(Bool)
     case null
 
-    static func == (lhs: SettingsJSON, rhs: SettingsJSON) -> Bool {
+    package static func == (lhs: SettingsJSON, rhs: SettingsJSON) -> Bool {
         switch (lhs, rhs) {
         case (.object(let a), .object(let b)):
             return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
@@ -22,7 +23,7 @@ enum SettingsJSON: Equatable {
     }
 
     /// How the value reads in an error message: numbers and literals as written, strings quoted.
-    var quoted: String {
+    package var quoted: String {
         switch self {
         case .object: return "an object"
         case .array: return "an array"
@@ -33,11 +34,11 @@ enum SettingsJSON: Equatable {
         }
     }
 
-    struct SyntaxError: Error { var message: String }
+    package struct SyntaxError: Error { package var message: String }
 
     /// Parses one JSON document.
     /// - Throws: `SyntaxError` naming the byte offset of the first problem.
-    static func parse(_ text: String) throws(SyntaxError) -> SettingsJSON {
+    package static func parse(_ text: String) throws(SyntaxError) -> SettingsJSON {
         var reader = Reader(bytes: Array(text.utf8))
         reader.skipSpace()
         let value = try reader.value(depth: 0)
