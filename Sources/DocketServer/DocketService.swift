@@ -278,15 +278,15 @@ final class DocketService: BatchBackend {
     /// every job; Docket's: a queue with a quota-share policy needs one naming an ENABLED quota
     /// share of the queue; any other queue refuses one.
     private func checkShareIdentifier(_ share: String?, queue: JobQueue) throws(DocketError) {
-        let policy = queue.schedulingPolicyArn.flatMap { arn in
-            catalog.withLock { $0.policies[ARNBuilder.name(from: arn, kind: "scheduling-policy")] }
-        }
-        if policy?.quotaSharePolicy != nil {
+        // The queue's policy plugin decides (its scheduling policy chose it, or the configuration).
+        let policySource = queue.schedulingPolicyArn.map { "scheduling policy '\(ARNBuilder.name(from: $0, kind: "scheduling-policy"))'" }
+            ?? "scheduling policy set in the configuration"
+        if queue.policy == "quota" {
             // Docket's rule for compute jobs (AWS has quota shares for service jobs only): the
             // job names its quota share in shareIdentifier.
             let shares = catalog.withLock { $0.quotaShares.values.filter { $0.jobQueue == queue.name } }
             guard let share, !share.isEmpty else {
-                throw DocketError.invalid("shareIdentifier", "shareIdentifier is required: job queue '\(queue.name)' has the quota-share scheduling policy '\(policy!.name)'; name the quota share this job counts against (\(shares.map(\.name).sorted().joined(separator: ", ")).")
+                throw DocketError.invalid("shareIdentifier", "shareIdentifier is required: job queue '\(queue.name)' has a quota-share \(policySource); name the quota share this job counts against (\(shares.map(\.name).sorted().joined(separator: ", ")).")
             }
             guard let named = shares.first(where: { $0.name == share }) else {
                 throw DocketError.invalid("shareIdentifier", "shareIdentifier '\(share)' names no quota share of job queue '\(queue.name)'; its quota shares are \(shares.isEmpty ? "none yet (create one with create-quota-share)" : shares.map(\.name).sorted().joined(separator: ", ")).")
@@ -294,9 +294,9 @@ final class DocketService: BatchBackend {
             guard named.state == .enabled else {
                 throw DocketError.invalid("shareIdentifier", "quota share '\(share)' of job queue '\(queue.name)' is DISABLED and takes no new jobs; enable it with update-quota-share --state ENABLED or use another share.")
             }
-        } else if policy?.fairsharePolicy != nil {
+        } else if queue.policy == "fairshare" {
             guard let share, !share.isEmpty else {
-                throw DocketError.invalid("shareIdentifier", "shareIdentifier is required: job queue '\(queue.name)' has the fair-share scheduling policy '\(policy!.name)'; give the share this job counts against.")
+                throw DocketError.invalid("shareIdentifier", "shareIdentifier is required: job queue '\(queue.name)' has a fair-share \(policySource); give the share this job counts against.")
             }
             guard share.count <= 255 else {
                 throw DocketError.invalid("shareIdentifier", "shareIdentifier is \(share.count) characters long; at most 255 are allowed.")

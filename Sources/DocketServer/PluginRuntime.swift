@@ -103,9 +103,11 @@ final class PluginRuntime: Sendable {
     /// With `replacingPolicy`, the queue is live: the new instance takes over its queued and
     /// running jobs (Scheduler.replacePolicy), and a refusal leaves the old instance in place.
     func attach(_ queue: JobQueue, strict: Bool = true, replacingPolicy: Bool = false) async throws(DocketError) {
+        // What the user wrote that chose the plugin and its settings.
+        let field = queue.isFromConfiguration ? "job_queues[\(queue.name)].policy_settings" : "schedulingPolicyArn"
         guard let plugin = policyPlugin(named: queue.policy) else {
             let reason = "scheduling policy plugin '\(queue.policy)' is not loaded; loaded policies: \(plugins.filter { $0.kind == .policy }.map(\.name).joined(separator: ", "))"
-            if strict { throw DocketError.invalid("schedulingPolicyArn", reason) }
+            if strict { throw DocketError.invalid(queue.isFromConfiguration ? "job_queues[\(queue.name)].policy" : field, reason) }
             logger.error("job queue '\(queue.name)': \(reason)")
             await scheduler.setQueue(queue, policy: nil)
             return
@@ -122,7 +124,7 @@ final class PluginRuntime: Sendable {
                 await scheduler.setQueue(queue, policy: PolicyAdapter(instance: instance))
             }
         } catch {
-            if strict { throw DocketError.invalid("schedulingPolicyArn", error.reason) }
+            if strict { throw DocketError.invalid(field, error.reason) }
             logger.error("\(error)")
             await scheduler.setQueue(queue, policy: nil)
         }

@@ -78,7 +78,9 @@ package struct Server {
         try await Bootstrap(store: store, arns: arns, configuration: configuration, clock: clock).apply()
         let environments = try store.computeEnvironments()
         for environment in environments { try await runtime.attach(environment, strict: false) }
-        for queue in try store.jobQueues() { try await runtime.attach(queue, strict: false) }
+        // A queue from the configuration file whose policy refuses its settings stops the start,
+        // as any other configuration error does; one made through the API keeps running unordered.
+        for queue in try store.jobQueues() { try await runtime.attach(queue, strict: queue.isFromConfiguration) }
 
         // 4. Recovery: re-adopt what executors still run, fail what they lost, stop orphans.
         var running: [String: Set<String>] = [:]

@@ -175,3 +175,46 @@ class QuotaTests(PolicyTestCase):
                 quotaShareName=name, jobQueue=queue, capacityLimits=limits,
                 resourceSharingConfiguration={"strategy": "RESERVE"}, preemptionConfiguration={"inSharePreemption": "DISABLED"}), member)
             self.assertEqual(self.batch.list_quota_shares(jobQueue=queue)["quotaShares"], [], "nothing stored")
+
+
+class ConfiguredPolicyTests(PolicyTestCase):
+    """A queue's policy can come from the configuration file: `policy` and `policy_settings`."""
+
+    server_config = """\
+compute_environments:
+  - { name: c1, executor: process, settings: { vcpus: 1, memory_mib: 1024 } }
+job_queues:
+  - name: fq
+    priority: 1
+    compute_environments: [c1]
+    policy: fairshare
+    policy_settings: { shareDecaySeconds: 600, shareDistribution: [{ shareIdentifier: a, weightFactor: 0.5 }] }
+"""
+
+    def test_a_configured_fair_share_queue_orders_by_share(self):
+        status, _, body = self.server.http("GET", "/docket/v1/jobs/none/why")
+        self.assertEqual(status, 400, body)
+        definition = unique("jd")
+        self.batch.register_job_definition(jobDefinitionName=definition, type="container",
+                                           containerProperties={"image": "busybox", "command": ["sleep", "1"],
+                                                                "resourceRequirements": [{"type": "VCPU", "value": "1"}, {"type": "MEMORY", "value": "32"}]})
+        first = self.submit_as("fq", definition, "b")
+        self.wait_for_status(first, {"RUNNING", "SUCCEEDED"})
+        waiting = [self.submit_as("fq", definition, "b"), self.submit_as("fq", definition, "a")]
+        self.wait_all([first] + waiting)
+        self.assertEqual(self.start_order([first] + waiting)[1], waiting[1], "share a has used nothing: it goes before b's second job")
+
+    def test_settings_the_policy_refuses_stop_the_server_naming_them(self):
+        import os
+        import subprocess
+        import tempfile
+        from Tests.api.docket_server import binary_path
+        directory = tempfile.mkdtemp(prefix="docket-config-")
+        path = os.path.join(directory, "docket.yaml")
+        with open(path, "w") as f:
+            f.write(self.server_config.replace("weightFactor: 0.5", "weightFactor: 0"))
+        done = subprocess.run([binary_path(), "server", "--config", path, "--data-dir", os.path.join(directory, "data"),
+                               "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(done.returncode, 0, "the server must not start")
+        self.assertIn("refused job queue 'fq'", done.stderr)
+        self.assertIn("shareDistribution[0].weightFactor: 0 is outside 0.0001–999.9999", done.stderr)
