@@ -43,6 +43,7 @@ package final class PolicyInstance: @unchecked Sendable {
     private let hostAPI: UnsafeMutablePointer<docket_host_api>
     private let instance: UnsafeMutableRawPointer?
     private var keys: [UInt64]
+    private var isDestroyed = false
 
     /// Creates an instance (calls the plugin's create).
     /// - Throws: `PluginError(.createFailed)` with the plugin's message.
@@ -172,8 +173,14 @@ package final class PolicyInstance: @unchecked Sendable {
         return nil
     }
 
+    /// destroy(). Once only: an instance replaced on a live queue is destroyed when its last
+    /// reference goes (deinit), and an owner may also call this first.
     package func destroy() {
+        guard !isDestroyed else { return }
+        isDestroyed = true
         table.destroy(instance)
         hostAPI.deallocate()
     }
+
+    deinit { destroy() }
 }
