@@ -170,9 +170,7 @@ struct Describe: AsyncParsableCommand {
         try await Docket.runClient {
             let detail = try await fetchJob(job, client: endpoint.client())
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(detail), as: UTF8.self))
+                try printJSON(detail)
                 return
             }
             print("Job:        \(detail["jobName"]?.stringValue ?? "") (\(detail["jobId"]?.stringValue ?? ""))")
@@ -192,6 +190,13 @@ struct Describe: AsyncParsableCommand {
             }
         }
     }
+}
+
+/// Prints a value as indented JSON with sorted keys (the `--json` output of every command).
+func printJSON<Value: Encodable>(_ value: Value) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
 /// DescribeJobs for one job, or a CLIError naming it.
@@ -322,9 +327,7 @@ struct Why: AsyncParsableCommand {
             let id = job.split(separator: "/").last.map(String.init) ?? job
             let answer = try await endpoint.client().get("docket/v1/jobs/\(id)/why")
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(answer), as: UTF8.self))
+                try printJSON(answer)
                 return
             }
             let status = answer["status"]?.stringValue ?? ""
@@ -348,9 +351,7 @@ struct GPUs: AsyncParsableCommand {
         try await Docket.runClient {
             let answer = try await endpoint.client().get("docket/v1/gpus")
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                print(String(decoding: try encoder.encode(answer), as: UTF8.self))
+                try printJSON(answer)
                 return
             }
             var rows: [[String]] = []
@@ -518,9 +519,7 @@ struct Simulate: AsyncParsableCommand {
             throw fail(error.message, error.code == .invalidWorkload ? 65 : error.code == .policyUnavailable ? 69 : 1)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             print(report.text)
         }

@@ -222,17 +222,10 @@ package final class ExecutorInstance: @unchecked Sendable {
         guard let lookup = table.get_capability, let raw = lookup(instance, DOCKET_CAPABILITY_GPU_V1) else { return nil }
         let capability = raw.assumingMemoryBound(to: docket_gpu_capability_v1.self).pointee
         guard let describe = capability.describe_gpus else { return nil }
-        var buffer = [CChar](repeating: 0, count: 16 << 10)
-        for _ in 0..<3 {  // the inventory may grow between the two calls; a third try is plenty
-            var needed = 0
-            let status = describe(instance, &buffer, buffer.count, &needed)
-            if status == DOCKET_OK { return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
-            guard status == DOCKET_E_BUFFER_TOO_SMALL, needed > buffer.count else {
-                throw failure("describe_gpus", status, "")
-            }
-            buffer = [CChar](repeating: 0, count: needed)
+        switch readPluginString({ describe(instance, $0, $1, $2) }) {
+        case .success(let document): return document
+        case .failure(let failed): throw failure("describe_gpus", failed.status, "")
         }
-        throw failure("describe_gpus", DOCKET_E_BUFFER_TOO_SMALL, "the GPU list kept growing")
     }
 
     /// destroy(). Attempts keep running; no report arrives after this returns.

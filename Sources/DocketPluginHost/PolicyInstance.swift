@@ -145,32 +145,18 @@ package final class PolicyInstance: @unchecked Sendable {
     /// (a JSON object), or nil when the policy offers no explanation or does not hold the job.
     package func explain(key: UInt64) -> String? {
         guard let explain = explainTable?.explain_job else { return nil }
-        return callForJSON { buffer, size, needed in explain(instance, key, buffer, size, needed) }
+        return try? readPluginString { explain(instance, key, $0, $1, $2) }.get()
     }
 
     /// Every share's standing (a JSON object), or nil when the policy offers no explanation.
     package func describeShares() -> String? {
         guard let describe = explainTable?.describe_shares else { return nil }
-        return callForJSON { buffer, size, needed in describe(instance, buffer, size, needed) }
+        return try? readPluginString { describe(instance, $0, $1, $2) }.get()
     }
 
     private var explainTable: docket_policy_explain_v1? {
         guard let lookup = table.get_capability, let raw = lookup(instance, DOCKET_CAPABILITY_EXPLAIN_V1) else { return nil }
         return raw.assumingMemoryBound(to: docket_policy_explain_v1.self).pointee
-    }
-
-    /// Calls a capability function that writes JSON, growing the buffer once if it asks.
-    private func callForJSON(_ call: (UnsafeMutablePointer<CChar>, Int, UnsafeMutablePointer<Int>) -> docket_status) -> String? {
-        var size = 4096
-        for _ in 0..<2 {
-            var buffer = [CChar](repeating: 0, count: size)
-            var needed = 0
-            let status = buffer.withUnsafeMutableBufferPointer { call($0.baseAddress!, size, &needed) }
-            if status == DOCKET_OK { return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } }
-            guard status == DOCKET_E_BUFFER_TOO_SMALL, needed > size else { return nil }
-            size = needed
-        }
-        return nil
     }
 
     /// destroy(). Once only: an instance replaced on a live queue is destroyed when its last

@@ -96,7 +96,6 @@ extension Scheduler {
                 // A policy without the explain capability: its pick order gives the place.
                 let unlimited = Resources(vcpuMillis: .max / 4, memoryMiB: .max / 4, gpus: .max / 4)
                 let order = policy.pick(free: unlimited, limit: settings.pickLimit)
-                preempt(policy.takePreemptionRequests())
                 if let position = order.firstIndex(of: key) {
                     let ahead = position - order.startIndex
                     wait.reasons.append(.init(kind: "policy", message: ahead == 0

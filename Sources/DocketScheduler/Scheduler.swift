@@ -91,7 +91,7 @@ package actor Scheduler {
     /// Consumable resources whose quantities the next commit writes.
     private var consumablesToSave: Set<String> = []
     /// Jobs waiting RUNNABLE for a consumable resource, with the reason they were given.
-    var consumableWaits: [String: String] = [:]
+    private var consumableWaits: [String: String] = [:]
     /// Per queue with jobStateTimeLimitActions: the job at its head, why it is blocked, since when.
     private var blockedHeads: [String: (jobID: String, reason: String, since: Int64)] = [:]
     private var cycleRequested = false
@@ -140,9 +140,7 @@ package actor Scheduler {
         queues[name] = state
         guard let policy else { return }
         let runnable = queuedByKey.filter { $0.value.queue == name && $0.value.status == .runnable }
-        for (key, job) in runnable.sorted(by: { $0.value.sequence < $1.value.sequence }) {
-            policy.jobRunnable(job, key: key, queuePriority: state.queue.priority)
-        }
+        for job in runnable.values.sorted(by: { $0.sequence < $1.sequence }) { offerToPolicy(job) }
         let now = clock()
         for job in active.values where job.queue == name {
             guard let key = keyOfJob[job.id] else { continue }
@@ -219,7 +217,6 @@ package actor Scheduler {
             guard let waiting = queuedByKey[key], waiting.status == .runnable else { continue }
             front.append((waiting.id, waiting.runnableAt))
         }
-        preempt(policy.takePreemptionRequests())  // a request is acted on whichever pick made it
         return (front, inUse)
     }
 
@@ -649,7 +646,6 @@ package actor Scheduler {
             for key in policy.pick(free: unlimited, limit: 1) {
                 if let waiting = queuedByKey[key], waiting.status == .runnable { head = waiting }
             }
-            preempt(policy.takePreemptionRequests())
             guard let head, let reason = blockingReason(of: head, queue: state.queue) else {
                 blockedHeads[name] = nil
                 continue
@@ -880,7 +876,10 @@ package actor Scheduler {
             guard (free.vcpuMillis > 0 && free.memoryMiB > 0) || policy.mayPreempt else { continue }
             var placements: [(jobID: String, key: UInt64, environment: String, request: Resources)] = []
             let order = Array(policy.pick(free: free, limit: settings.pickLimit))
+            // Every request a policy made, in this pick or in a query's (docket why, the
+            // snapshot), is acted on here, where the scheduler changes what runs.
             preempt(policy.takePreemptionRequests())
+            guard free.vcpuMillis > 0 && free.memoryMiB > 0 else { continue }
             for key in order {
                 guard let waiting = queuedByKey[key], waiting.status == .runnable else { continue }
                 guard let index = candidates.firstIndex(where: { $0.free.accommodates(waiting.request) }) else { continue }
@@ -928,7 +927,7 @@ package actor Scheduler {
 
     /// Stops the running jobs a policy asked to preempt; each comes back RUNNABLE when its
     /// attempt ends (finishAttempt). A job not yet launched is stopped once it is.
-    func preempt(_ requests: [(key: UInt64, reason: String)]) {
+    private func preempt(_ requests: [(key: UInt64, reason: String)]) {
         for request in requests {
             guard let (jobID, job) = active.first(where: { keyOfJob[$0.key] == request.key }),
                   preempting[jobID] == nil, terminateRequested[jobID] == nil, let attempt = job.currentAttempt else { continue }

@@ -222,16 +222,17 @@ extension DocketService {
 
     func deleteQuotaShare(arn: String) async throws(DocketError) {
         let store = self.store
-        let deleted = try catalog.withLock { catalog throws(DocketError) in
+        let queue = try catalog.withLock { catalog throws(DocketError) in
             let key = try quotaShareKey(arn, in: catalog)
             guard catalog.quotaShares[key]!.state == .disabled else {
                 throw DocketError.invalid("quotaShareArn", "quota share '\(catalog.quotaShares[key]!.name)' is ENABLED; disable it first with update-quota-share --state DISABLED, then delete it.")
             }
+            let queue = catalog.quotaShares[key]!.jobQueue
             try store.deleteResource(kind: .quotaShare, name: key)
             catalog.quotaShares[key] = nil
-            return key
+            return queue
         }
-        try await reapplyQuotaShares(queue: String(deleted.prefix { $0 != "/" }))
+        try await reapplyQuotaShares(queue: queue)
     }
 
     // MARK: Tags

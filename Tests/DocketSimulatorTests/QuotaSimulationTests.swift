@@ -7,12 +7,7 @@ import XCTest
 /// libDocketPolicyQuota.so.
 final class QuotaSimulationTests: XCTestCase {
     override func setUp() async throws {
-        guard PolicyLocator.directoriesAboveExecutable().contains(where: {
-            FileManager.default.fileExists(atPath: $0 + "/libDocketPolicyQuota.so")
-        }) else {
-            XCTFail("libDocketPolicyQuota.so is not beside the test binary; run `swift build` first (plugins/policy-quota).")
-            throw XCTSkip("the quota plugin is not built")
-        }
+        _ = try directoryHolding("libDocketPolicyQuota.so")
     }
 
     /// One quota share limited to `vcpus`; `borrowLimit` only with LEND_AND_BORROW.

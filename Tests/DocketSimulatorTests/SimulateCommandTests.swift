@@ -6,12 +6,7 @@ import XCTest
 /// `docket simulate`, run as the built binary.
 final class SimulateCommandTests: XCTestCase {
     func docket(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        guard let directory = PolicyLocator.directoriesAboveExecutable().first(where: {
-            FileManager.default.isExecutableFile(atPath: $0 + "/docket")
-        }) else {
-            XCTFail("the docket binary is not beside the test binary; run `swift build` first.")
-            throw XCTSkip("docket is not built")
-        }
+        let directory = try directoryHolding("docket")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: directory + "/docket")
         process.arguments = arguments

@@ -36,11 +36,21 @@ func mean(_ distribution: Distribution) -> Double {
     }
 }
 
-/// The fair-share plugin's file, or nil when `swift build` has not built it.
-var fairSharePluginIsBuilt: Bool {
-    PolicyLocator.directoriesAboveExecutable().contains {
-        FileManager.default.fileExists(atPath: $0 + "/libDocketPolicyFairShare.so")
+/// What `swift build` leaves beside the test binary and a test needs: a missing one fails the
+/// test, naming it (the build always makes it, on CI as anywhere).
+struct NotBuilt: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// The directory holding `file` (a plugin, or the docket binary) beside the test binary.
+/// - Throws: `NotBuilt` naming the file and the fix.
+func directoryHolding(_ file: String) throws -> String {
+    guard let directory = PolicyLocator.directoriesAboveExecutable().first(where: {
+        FileManager.default.fileExists(atPath: $0 + "/" + file)
+    }) else {
+        throw NotBuilt(description: "\(file) is not beside the test binary; run `swift build` first.")
     }
+    return directory
 }
 
 /// Whether `share` had a job queued or running at some time in window `index`.

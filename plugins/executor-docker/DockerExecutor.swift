@@ -52,7 +52,7 @@ struct LaunchFailure: Error {
 /// attempt has a thread of its own that pulls, creates, starts, follows the output and waits
 /// for the exit, then removes the container; the containers carry labels naming their owner,
 /// so a restarted server finds them and follows them again.
-final class DockerExecutor: @unchecked Sendable {
+final class DockerExecutor: AttemptRunning, @unchecked Sendable {
     // @unchecked: every mutable member is behind a Mutex or its own lock.
     let host: HostLink
     let settings: DockerSettings

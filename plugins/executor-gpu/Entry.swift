@@ -98,23 +98,7 @@ nonisolated(unsafe) private let table: UnsafeMutablePointer<docket_executor_v1> 
         }
         return DOCKET_OK
     }
-    value.start = { pointer, spec, err, size in
-        guard let pointer, let spec else { return DOCKET_E_INVALID_ARGUMENT }
-        return reportOutcome(executor(pointer).start(spec.pointee), into: err, size: size)
-    }
-    value.signal = { pointer, attempt, signal, err, size in
-        guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
-        return reportOutcome(executor(pointer).signal(String(cString: attempt), signal), into: err, size: size)
-    }
-    value.terminate = { pointer, attempt, grace, err, size in
-        guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
-        return reportOutcome(executor(pointer).terminate(String(cString: attempt), graceMillis: grace), into: err, size: size)
-    }
-    value.list_running = { pointer, visit, context, _, _ in
-        guard let pointer, let visit else { return DOCKET_E_INVALID_ARGUMENT }
-        for attemptID in executor(pointer).listRunning() { visit(context, attemptID) }
-        return DOCKET_OK
-    }
+    setAttemptEntries(&value)
     value.get_capability = { _, id in
         capability(id, named: DOCKET_CAPABILITY_GPU_V1, table: UnsafeRawPointer(gpuCapability))
     }

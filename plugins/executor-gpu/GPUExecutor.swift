@@ -7,7 +7,7 @@ import Foundation
 /// holds each GPU, gives each attempt the best-connected free GPUs it asks for, and runs the
 /// attempt through the process or Docker runner with only those GPUs visible and its CPUs and
 /// memory on their NUMA nodes.
-final class GPUExecutor: RunnerReports, @unchecked Sendable {
+final class GPUExecutor: RunnerReports, AttemptRunning, @unchecked Sendable {
     // @unchecked: `runners` is filled in init and only read afterwards; the inventory's
     // refresh state is guarded by `refreshLock`; the ledger guards itself.
     let host: HostLink

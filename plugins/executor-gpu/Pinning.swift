@@ -6,11 +6,17 @@ import Foundation
 struct MachineNUMA: Sendable {
     let onlineCPUs: Set<Int>
     let onlineNodes: Set<Int>
+    /// Each online NUMA node's CPUs, for GPUs the inventory gives a node but no CPU affinity.
+    let nodeCPUs: [Int: [Int]]
 
     init() {
         onlineCPUs = Set(CPUList.parse(Self.read("/sys/devices/system/cpu/online")) ?? [])
         // A kernel without NUMA support has no node directory: all memory is node 0.
-        onlineNodes = Set(CPUList.parse(Self.read("/sys/devices/system/node/online")) ?? [0])
+        let nodes = Set(CPUList.parse(Self.read("/sys/devices/system/node/online")) ?? [0])
+        onlineNodes = nodes
+        nodeCPUs = Dictionary(uniqueKeysWithValues: nodes.compactMap { node in
+            CPUList.parse(Self.read("/sys/devices/system/node/node\(node)/cpulist")).map { (node, $0) }
+        })
     }
 
     struct Pinning {
@@ -31,7 +37,7 @@ struct MachineNUMA: Sendable {
             if let node = unit.numaNode { nodes.insert(node) }
             if let list = unit.cpuAffinity.flatMap(CPUList.parse) {
                 cpus.formUnion(list)
-            } else if let node = unit.numaNode, let list = CPUList.parse(Self.read("/sys/devices/system/node/node\(node)/cpulist")) {
+            } else if let node = unit.numaNode, let list = nodeCPUs[node] {
                 cpus.formUnion(list)
             }
         }

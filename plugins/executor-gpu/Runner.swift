@@ -141,10 +141,7 @@ private final class RunnerContext: @unchecked Sendable {
             guard let value = name == "instance.state_dir" ? context.stateDirectory : context.host.setting(name) else {
                 return DOCKET_E_NOT_FOUND
             }
-            let bytes = Array(value.utf8CString)
-            guard let buffer, bytes.count <= size else { return DOCKET_E_BUFFER_TOO_SMALL }
-            bytes.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress!, count: bytes.count) }
-            return DOCKET_OK
+            return writeString(value, into: buffer, size: size, needed: nil)
         }
         api.get_service = { ctx, id in
             guard let id else { return nil }

@@ -80,3 +80,37 @@ public func destroyInstance<T>(_ pointer: UnsafeMutableRawPointer?, of type: T.T
     instance.deinitialize(count: 1)
     instance.deallocate()
 }
+
+/// The attempt calls of Docket's Swift executors, so their function tables share one glue.
+public protocol AttemptRunning: AnyObject {
+    func start(_ spec: docket_attempt_spec) -> (docket_status, String)?
+    func signal(_ attemptID: String, _ signal: Int32) -> (docket_status, String)?
+    func terminate(_ attemptID: String, graceMillis: Int64) -> (docket_status, String)?
+    func listRunning() -> [String]
+}
+
+/// Fills start, signal, terminate and list_running of an executor table whose instances are
+/// `AttemptRunning` objects passed as retained `Unmanaged` pointers.
+public func setAttemptEntries(_ table: inout docket_executor_v1) {
+    table.start = { pointer, spec, err, size in
+        guard let pointer, let spec else { return DOCKET_E_INVALID_ARGUMENT }
+        return reportOutcome(attemptRunner(pointer).start(spec.pointee), into: err, size: size)
+    }
+    table.signal = { pointer, attempt, signal, err, size in
+        guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
+        return reportOutcome(attemptRunner(pointer).signal(String(cString: attempt), signal), into: err, size: size)
+    }
+    table.terminate = { pointer, attempt, grace, err, size in
+        guard let pointer, let attempt else { return DOCKET_E_INVALID_ARGUMENT }
+        return reportOutcome(attemptRunner(pointer).terminate(String(cString: attempt), graceMillis: grace), into: err, size: size)
+    }
+    table.list_running = { pointer, visit, context, _, _ in
+        guard let pointer, let visit else { return DOCKET_E_INVALID_ARGUMENT }
+        for attemptID in attemptRunner(pointer).listRunning() { visit(context, attemptID) }
+        return DOCKET_OK
+    }
+}
+
+private func attemptRunner(_ pointer: UnsafeMutableRawPointer) -> any AttemptRunning {
+    Unmanaged<AnyObject>.fromOpaque(pointer).takeUnretainedValue() as! any AttemptRunning
+}

@@ -75,11 +75,8 @@ public struct FIFOQueue {
             _ = sequenced.scanInOrder(&free, out, limit, &written)
             return written
         }
-        if retries.live > 0 {
-            let stopped = retries.scan(freeVCPUMillis, freeMemoryMiB, freeGPUs, backfill, out, limit, &written)
-            if stopped { return written }
-        }
-        _ = sequenced.scan(freeVCPUMillis, freeMemoryMiB, freeGPUs, backfill, out, limit, &written)
+        if retries.live > 0 { retries.scan(freeVCPUMillis, freeMemoryMiB, freeGPUs, out, limit, &written) }
+        sequenced.scan(freeVCPUMillis, freeMemoryMiB, freeGPUs, out, limit, &written)
         return written
     }
 }
@@ -143,11 +140,11 @@ extension FIFOQueue {
             head = 0
         }
 
-        /// Appends the keys that fit to `out`; returns true when it stopped at a job that does not
-        /// fit (backfill off).
+        /// Appends the keys that each fit the free amounts to `out`, passing over the others
+        /// (backfill).
         @inline(__always)
-        func scan(_ freeVCPUMillis: Int64, _ freeMemoryMiB: Int64, _ freeGPUs: Int64, _ backfill: Bool,
-                  _ out: UnsafeMutablePointer<UInt64>, _ limit: Int, _ written: inout Int) -> Bool {
+        func scan(_ freeVCPUMillis: Int64, _ freeMemoryMiB: Int64, _ freeGPUs: Int64,
+                  _ out: UnsafeMutablePointer<UInt64>, _ limit: Int, _ written: inout Int) {
             entries.withUnsafeBufferPointer { entries in
                 var index = head
                 while index < entries.count && written < limit {
@@ -157,13 +154,11 @@ extension FIFOQueue {
                     if (entry.vcpuMillis > 0 && entry.vcpuMillis > freeVCPUMillis)
                         || (entry.memoryMiB > 0 && entry.memoryMiB > freeMemoryMiB)
                         || (entry.gpus > 0 && entry.gpus > freeGPUs) {
-                        if backfill { continue }
-                        return true
+                        continue
                     }
                     out[written] = entry.key
                     written += 1
                 }
-                return false
             }
         }
 

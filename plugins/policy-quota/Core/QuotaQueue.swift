@@ -180,7 +180,7 @@ public struct QuotaQueue {
         if let slot = slots.value(for: key) {
             if jobs[slot].state == .running { finish(key: key) } else { remove(key) }
         }
-        let shareIndex = share.flatMap { name in shares.firstIndex { $0.name == name } }
+        let shareIndex = share.flatMap(self.shareIndex)
         var job = Job()
         job.key = key
         job.sequence = sequence
